@@ -1,0 +1,19 @@
+# The stack's components in start order, and the env file that tells clients where they are.
+STACK_COMPONENTS=(etcd kube-apiserver kube-controller-manager postgres redis epmd rabbitmq kafka clickhouse gcs anvil)
+
+write_stack_env() {
+  cat >"$STACK_DIR/env" <<ENV
+# Written by 'make stack-up'. Source it: . .stack/env
+export KUBECONFIG="$STACK_DIR/kubeconfig"
+export DATABASE_URL="postgres://postgres:$POSTGRES_PASSWORD@127.0.0.1:$POSTGRES_PORT/postgres"
+export REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+export RABBITMQ_URL="amqp://guest:guest@127.0.0.1:$RABBITMQ_PORT"
+export RABBITMQ_MANAGEMENT_URL="http://guest:guest@127.0.0.1:$RABBITMQ_MANAGEMENT_PORT"
+export KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
+export CLICKHOUSE_URL="http://default@127.0.0.1:$CLICKHOUSE_HTTP_PORT"
+export GCS_ENDPOINT="http://127.0.0.1:$GCS_PORT"
+export STORAGE_EMULATOR_HOST="http://127.0.0.1:$GCS_PORT"
+export ETH_RPC_URL="http://127.0.0.1:$ANVIL_PORT"
+export MODEL_RUNNER_STACK_DIR="$STACK_DIR"
+ENV
+}

@@ -1,5 +1,9 @@
-# The stack's components in start order, and the env file that tells clients where they are.
-STACK_COMPONENTS=(etcd kube-apiserver kube-controller-manager postgres redis epmd rabbitmq kafka clickhouse gcs anvil)
+# The stack's components in start order, their definitions (<name>_start, _ready,
+# _version, _address), and the env file that tells clients where they are.
+source "$(dirname "${BASH_SOURCE[0]}")/components/kube.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/components/podRunner.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/components/services.sh"
+STACK_COMPONENTS=(etcd kube-apiserver kube-controller-manager pod-runner postgres redis epmd rabbitmq kafka clickhouse gcs anvil)
 
 write_stack_env() {
   cat >"$STACK_DIR/env" <<ENV

@@ -2,8 +2,6 @@
 # make stack-status: each component, its version, address and health.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/components/kube.sh"
-source "$(dirname "$0")/components/services.sh"
 source "$(dirname "$0")/components.sh"
 
 printf '%-24s %-8s %-8s %-14s %s\n' COMPONENT PID HEALTH VERSION ADDRESS

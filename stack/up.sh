@@ -5,8 +5,6 @@
 # never leaves a half-started stack behind.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/components/kube.sh"
-source "$(dirname "$0")/components/services.sh"
 source "$(dirname "$0")/components.sh"
 
 mkdir -p "$STACK_DIR" "$PID_DIR" "$LOG_DIR" "$SHM_DIR"
@@ -54,6 +52,7 @@ launch kube-controller-manager
 for name in postgres redis clickhouse gcs anvil; do launch "$name"; done
 for name in postgres redis clickhouse gcs anvil; do await "$name" 60; done
 await kube-controller-manager 60
+launch pod-runner; await pod-runner 60
 await rabbitmq 90
 await kafka 120
 write_stack_env

@@ -1,4 +1,7 @@
 # Kubernetes control plane: etcd, kube-apiserver (TLS, RBAC), kube-controller-manager.
+# etcd sends watch progress notifications every 5 s (its default is 10 minutes): without
+# them the API server's watch cache lags on quiet resources, and a watch started from a
+# fresh list's resourceVersion can wait up to 30 s or fail with "Too large resource version".
 # Flags follow what controller-runtime's envtest uses, plus a real controller manager
 # so Jobs, Deployments, namespaces and garbage collection actually work.
 
@@ -62,7 +65,8 @@ etcd_start() {
   spawn etcd etcd --name model-runner --data-dir "$SHM_DIR/etcd" \
     --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
     --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
-    --initial-cluster "model-runner=http://127.0.0.1:$ETCD_PEER_PORT" --log-level warn
+    --initial-cluster "model-runner=http://127.0.0.1:$ETCD_PEER_PORT" --log-level warn \
+    --experimental-watch-progress-notify-interval 5s
 }
 etcd_ready() { http_ok "http://127.0.0.1:$ETCD_PORT/health"; }
 etcd_version() { etcd --version 2>/dev/null | awk '/etcd Version/ { print $3 }'; }

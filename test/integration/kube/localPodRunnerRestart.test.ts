@@ -1,0 +1,179 @@
+// The local pod runner leaves nothing behind when it dies. A second runner, with
+// its own node, is killed with SIGKILL while its pods run; meanwhile one pod is
+// force-deleted and one is deleted gracefully. When it starts again it stops
+// every process it left behind (gracefully), completes the pending deletion and
+// restarts the pod that still exists, counting the restart.
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { V1Pod } from '@kubernetes/client-node';
+import {
+  createTestNamespace,
+  deleteTestNamespace,
+  findOrUndefined,
+  isNotFound,
+  isProcessAlive,
+  kubeClients,
+  pidOfContainer,
+  pollUntil,
+} from '../../support/kube.ts';
+import { uniqueName } from '../../support/names.ts';
+import { repoRoot, stackEnv } from '../../support/stackEnv.ts';
+
+const nodeName = uniqueName('lpr-test');
+let namespace: string;
+let workDir: string;
+let runner: ChildProcess | undefined;
+
+function runnerLog(): string {
+  return existsSync(join(workDir, 'runner.log'))
+    ? readFileSync(join(workDir, 'runner.log'), 'utf8').slice(-3000)
+    : '';
+}
+
+function startRunner(): ChildProcess {
+  const log = openSync(join(workDir, 'runner.log'), 'a');
+  const child = spawn(process.execPath, [join(repoRoot, 'devtools/local-pod-runner/main.ts')], {
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      KUBECONFIG: stackEnv().KUBECONFIG,
+      MODEL_RUNNER_STACK_DIR: stackEnv().MODEL_RUNNER_STACK_DIR,
+      LOCAL_POD_RUNNER_NODE_NAME: nodeName,
+      LOCAL_POD_RUNNER_HEALTH_PORT: '0',
+    },
+    stdio: ['ignore', log, log],
+  });
+  closeSync(log);
+  return child;
+}
+
+async function stopRunner(signal: NodeJS.Signals): Promise<void> {
+  const child = runner;
+  runner = undefined;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill(signal);
+  await exited;
+}
+
+async function nodeIsReady(): Promise<boolean> {
+  const node = await findOrUndefined(() => kubeClients().core.readNode({ name: nodeName }));
+  return (
+    node?.status?.conditions?.some(
+      (condition) => condition.type === 'Ready' && condition.status === 'True',
+    ) ?? false
+  );
+}
+
+function loopPod(name: string): V1Pod {
+  return {
+    metadata: { name },
+    spec: {
+      schedulerName: nodeName,
+      terminationGracePeriodSeconds: 30,
+      containers: [
+        {
+          name: 'loop',
+          image: 'busybox:1.36',
+          command: [
+            'sh',
+            '-c',
+            'trap \'touch "$MARKER_DIR/$POD_NAME.$$$$.term"; exit 0\' TERM; while true; do sleep 0.2; done',
+          ],
+          env: [
+            { name: 'MARKER_DIR', value: workDir },
+            { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+          ],
+        },
+      ],
+    },
+  };
+}
+
+async function runningPid(name: string, restartCount: number): Promise<number> {
+  const { core } = kubeClients();
+  let pod: V1Pod | undefined;
+  const status = await pollUntil(
+    `pod ${name} to run with restartCount ${restartCount}`,
+    async () => {
+      pod = await core.readNamespacedPod({ namespace, name });
+      const container = pod.status?.containerStatuses?.[0];
+      return container?.state?.running && container.restartCount === restartCount ? container : undefined;
+    },
+    { timeoutMs: 30_000, describe: () => ({ status: pod?.status?.containerStatuses, runner: runnerLog() }) },
+  );
+  return pidOfContainer(status.containerID);
+}
+
+before(async () => {
+  namespace = await createTestNamespace('kube-runner-restart');
+  workDir = mkdtempSync(join(tmpdir(), 'kube-runner-restart-'));
+  runner = startRunner();
+  await pollUntil(`node ${nodeName} to be Ready`, nodeIsReady, { timeoutMs: 30_000, describe: runnerLog });
+});
+
+after(async () => {
+  const { core } = kubeClients();
+  // The pods are bound to this runner's node: it has to finish their deletion before it stops.
+  if (namespace && runner) {
+    await core.deleteCollectionNamespacedPod({ namespace }).catch(() => undefined);
+    await pollUntil(
+      'the test pods to be deleted',
+      async () => (await core.listNamespacedPod({ namespace })).items.length === 0,
+      {
+        timeoutMs: 30_000,
+        describe: runnerLog,
+      },
+    ).catch((error: unknown) => console.error(error));
+  }
+  await stopRunner('SIGTERM');
+  await core.deleteNode({ name: nodeName }).catch((error: unknown) => {
+    if (!isNotFound(error)) throw error;
+  });
+  if (namespace) await deleteTestNamespace(namespace);
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+});
+
+test('a killed runner stops its leftover processes, completes deletions and restarts pods when it returns', async () => {
+  const { core } = kubeClients();
+  for (const name of ['keeps', 'vanishes', 'deleted'])
+    await core.createNamespacedPod({ namespace, body: loopPod(name) });
+  const before = {
+    keeps: await runningPid('keeps', 0),
+    vanishes: await runningPid('vanishes', 0),
+    deleted: await runningPid('deleted', 0),
+  };
+
+  await stopRunner('SIGKILL');
+  for (const [pod, pid] of Object.entries(before)) {
+    assert.equal(isProcessAlive(pid), true, `the process of pod ${pod} outlives a killed runner`);
+  }
+  // While the runner is down: one pod disappears at once, one is deleted gracefully (it waits for the node).
+  await core.deleteNamespacedPod({ namespace, name: 'vanishes', body: { gracePeriodSeconds: 0 } });
+  await core.deleteNamespacedPod({ namespace, name: 'deleted' });
+  const terminating = await core.readNamespacedPod({ namespace, name: 'deleted' });
+  assert.ok(terminating.metadata?.deletionTimestamp);
+
+  runner = startRunner();
+  await pollUntil(
+    'the pod deleted while the runner was down to be gone',
+    async () => !(await findOrUndefined(() => core.readNamespacedPod({ namespace, name: 'deleted' }))),
+    { timeoutMs: 30_000, describe: runnerLog },
+  );
+  const restarted = await runningPid('keeps', 1);
+  assert.notEqual(restarted, before.keeps);
+  assert.equal(isProcessAlive(restarted), true);
+  for (const [pod, pid] of Object.entries(before)) {
+    assert.equal(isProcessAlive(pid), false, `the left-behind process of pod ${pod} was stopped`);
+    assert.ok(
+      existsSync(join(workDir, `${pod}.${pid}.term`)),
+      `the process of pod ${pod} got SIGTERM and ran its trap`,
+    );
+  }
+  const keeps = await core.readNamespacedPod({ namespace, name: 'keeps' });
+  assert.equal(keeps.status?.containerStatuses?.[0]?.lastState?.terminated?.reason, 'ContainerStatusUnknown');
+});

@@ -3,6 +3,14 @@
 source "$(dirname "${BASH_SOURCE[0]}")/components/kube.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/components/podRunner.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/components/services.sh"
+# The port variables each component listens on (see lib.sh), checked before anything starts.
+declare -A STACK_PORTS=(
+  [etcd]="ETCD_PORT ETCD_PEER_PORT" [kube-apiserver]=KUBE_APISERVER_PORT
+  [kube-controller-manager]=KUBE_CONTROLLER_MANAGER_PORT [pod-runner]=POD_RUNNER_HEALTH_PORT
+  [postgres]=POSTGRES_PORT [redis]=REDIS_PORT [epmd]=EPMD_PORT
+  [rabbitmq]="RABBITMQ_PORT RABBITMQ_MANAGEMENT_PORT RABBITMQ_DIST_PORT" [kafka]="KAFKA_PORT KAFKA_CONTROLLER_PORT"
+  [clickhouse]="CLICKHOUSE_HTTP_PORT CLICKHOUSE_TCP_PORT CLICKHOUSE_INTERSERVER_PORT" [gcs]=GCS_PORT [anvil]=ANVIL_PORT
+)
 STACK_COMPONENTS=(etcd kube-apiserver kube-controller-manager pod-runner postgres redis epmd rabbitmq kafka clickhouse gcs anvil)
 
 write_stack_env() {

@@ -64,10 +64,11 @@ component_running() { pid_alive "$(pid_of "$1")"; }
 
 port_listening() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
 
-# require_port COMPONENT PORT VAR: refuse to start on a port someone else holds.
+# require_port COMPONENT VAR: refuse to start on a port someone else holds.
 require_port() {
-  if port_listening "$2"; then
-    fail "$1" "port $2 on 127.0.0.1 is already in use by another process; free it or set $3 to another port"
+  local port="${!2}"
+  if port_listening "$port"; then
+    fail "$1" "port $port on 127.0.0.1 is already in use by another process; free it or set $2 to another port"
   fi
 }
 

@@ -12,6 +12,13 @@ require_command stack curl
 require_command stack ss
 require_command stack setsid
 
+# Preflight: every port a component that is not running yet will need must be free,
+# so a conflict stops the run before anything starts.
+for name in "${STACK_COMPONENTS[@]}"; do
+  component_running "$name" && continue
+  for var in ${STACK_PORTS[$name]}; do require_port "$name" "$var"; done
+done
+
 started=()
 on_fail() {
   local i

@@ -59,7 +59,6 @@ YAML
 
 etcd_start() {
   require_command etcd etcd
-  require_port etcd "$ETCD_PORT" ETCD_PORT
   mkdir -p "$SHM_DIR/etcd"
   ln -sfn "$SHM_DIR/etcd" "$STACK_DIR/etcd-data"
   spawn etcd etcd --name model-runner --data-dir "$SHM_DIR/etcd" \
@@ -74,7 +73,6 @@ etcd_address() { echo "http://127.0.0.1:$ETCD_PORT"; }
 
 kube_apiserver_start() {
   [[ -x "$KUBE_BIN/kube-apiserver" ]] || fail kube-apiserver "binary missing in $KUBE_BIN; run 'make install' (builds it from the Go module proxy)"
-  require_port kube-apiserver "$KUBE_APISERVER_PORT" KUBE_APISERVER_PORT
   kube_pki
   spawn kube-apiserver "$KUBE_BIN/kube-apiserver" \
     --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
@@ -97,7 +95,6 @@ kube_apiserver_address() { echo "https://127.0.0.1:$KUBE_APISERVER_PORT"; }
 
 kube_controller_manager_start() {
   [[ -x "$KUBE_BIN/kube-controller-manager" ]] || fail kube-controller-manager "binary missing in $KUBE_BIN; run 'make install'"
-  require_port kube-controller-manager "$KUBE_CONTROLLER_MANAGER_PORT" KUBE_CONTROLLER_MANAGER_PORT
   local kc="$PKI/controller-manager.kubeconfig"
   spawn kube-controller-manager "$KUBE_BIN/kube-controller-manager" \
     --kubeconfig "$kc" --authentication-kubeconfig "$kc" --authorization-kubeconfig "$kc" \

@@ -9,7 +9,6 @@ pod_runner_start() {
   local node="$REPO_ROOT/node_modules/.bin/node"
   [[ -x "$node" ]] || fail pod-runner "$node not found; run 'make install' (npm installs the pinned Node)"
   [[ -f "$STACK_DIR/kubeconfig" ]] || fail pod-runner "$STACK_DIR/kubeconfig missing; kube-apiserver must start first"
-  require_port pod-runner "$POD_RUNNER_HEALTH_PORT" POD_RUNNER_HEALTH_PORT
   mkdir -p "$STACK_DIR/pods"
   spawn pod-runner env KUBECONFIG="$STACK_DIR/kubeconfig" MODEL_RUNNER_STACK_DIR="$STACK_DIR" \
     LOCAL_POD_RUNNER_HEALTH_PORT="$POD_RUNNER_HEALTH_PORT" \

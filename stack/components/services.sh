@@ -5,7 +5,6 @@
 postgres_start() {
   local bin; bin="$(postgres_bin)"
   [[ -x "$bin/postgres" ]] || fail postgres "PostgreSQL server not found; run 'make install' (apt-get install postgresql)"
-  require_port postgres "$POSTGRES_PORT" POSTGRES_PORT
   # tmpfs keeps it fast and avoids parent directories the postgres user cannot enter.
   local data="$SHM_DIR/postgres"
   if [[ ! -f "$data/PG_VERSION" ]]; then
@@ -31,7 +30,6 @@ postgres_address() { echo "postgres://postgres@127.0.0.1:$POSTGRES_PORT/postgres
 # --- Redis --------------------------------------------------------------------
 redis_start() {
   require_command redis redis-server
-  require_port redis "$REDIS_PORT" REDIS_PORT
   mkdir -p "$STACK_DIR/redis"
   spawn redis redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
     --dir "$STACK_DIR/redis" --protected-mode yes
@@ -54,7 +52,6 @@ rabbitmq_env() {
 
 epmd_start() {
   require_command epmd epmd
-  require_port epmd "$EPMD_PORT" EPMD_PORT
   spawn epmd epmd -address 127.0.0.1 -port "$EPMD_PORT"
 }
 epmd_ready() { port_listening "$EPMD_PORT"; }
@@ -63,8 +60,6 @@ epmd_address() { echo "127.0.0.1:$EPMD_PORT"; }
 
 rabbitmq_start() {
   [[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ]] || fail rabbitmq "rabbitmq-server not found; run 'make install' (apt-get install rabbitmq-server)"
-  require_port rabbitmq "$RABBITMQ_PORT" RABBITMQ_PORT
-  require_port rabbitmq "$RABBITMQ_MANAGEMENT_PORT" RABBITMQ_MANAGEMENT_PORT
   mkdir -p "$STACK_DIR/rabbitmq/home" "$STACK_DIR/rabbitmq/log"
   echo -n "$ERLANG_COOKIE" >"$STACK_DIR/rabbitmq/home/.erlang.cookie"
   chmod 400 "$STACK_DIR/rabbitmq/home/.erlang.cookie"
@@ -91,8 +86,6 @@ KAFKA_LIBS="$CACHE_DIR/kafka/$KAFKA_VERSION/libs"
 kafka_start() {
   [[ -f "$KAFKA_LIBS/.complete" ]] || fail kafka "broker jars missing in $KAFKA_LIBS; run 'make install' (fetches them from Maven Central)"
   require_command kafka java
-  require_port kafka "$KAFKA_PORT" KAFKA_PORT
-  require_port kafka "$KAFKA_CONTROLLER_PORT" KAFKA_CONTROLLER_PORT
   local dir="$STACK_DIR/kafka"
   mkdir -p "$dir"
   cat >"$dir/server.properties" <<PROPS
@@ -141,8 +134,6 @@ kafka_address() { echo "127.0.0.1:$KAFKA_PORT"; }
 # --- ClickHouse ---------------------------------------------------------------
 clickhouse_start() {
   require_command clickhouse clickhouse-server
-  require_port clickhouse "$CLICKHOUSE_HTTP_PORT" CLICKHOUSE_HTTP_PORT
-  require_port clickhouse "$CLICKHOUSE_TCP_PORT" CLICKHOUSE_TCP_PORT
   local dir="$STACK_DIR/clickhouse"
   mkdir -p "$dir/data" "$dir/tmp" "$dir/user_files"
   cat >"$dir/config.xml" <<XML
@@ -188,7 +179,6 @@ clickhouse_address() { echo "http://127.0.0.1:$CLICKHOUSE_HTTP_PORT"; }
 GCS_BIN="$CACHE_DIR/fake-gcs/$FAKE_GCS_VERSION/fake-gcs-server"
 gcs_start() {
   [[ -x "$GCS_BIN" ]] || fail gcs "fake-gcs-server missing in $(dirname "$GCS_BIN"); run 'make install'"
-  require_port gcs "$GCS_PORT" GCS_PORT
   mkdir -p "$STACK_DIR/gcs/data"
   spawn gcs "$GCS_BIN" -scheme http -host 127.0.0.1 -port "$GCS_PORT" -backend filesystem \
     -filesystem-root "$STACK_DIR/gcs/data" -external-url "http://127.0.0.1:$GCS_PORT" \
@@ -202,7 +192,6 @@ gcs_address() { echo "http://127.0.0.1:$GCS_PORT"; }
 ANVIL_BIN="$REPO_ROOT/node_modules/.bin/anvil"
 anvil_start() {
   [[ -x "$ANVIL_BIN" ]] || fail anvil "anvil missing; run 'make install' (npm package @foundry-rs/anvil)"
-  require_port anvil "$ANVIL_PORT" ANVIL_PORT
   spawn anvil "$ANVIL_BIN" --host 127.0.0.1 --port "$ANVIL_PORT" --chain-id 31337 --silent
 }
 anvil_ready() {

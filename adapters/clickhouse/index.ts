@@ -1,0 +1,9 @@
+// The ClickHouse adapter: the marker store and its clients.
+export { ClickHouseMarkerStore, type ClickHouseMarkerStoreOptions } from './markerStore.ts';
+export {
+  createClickHouseClient,
+  createServerClient,
+  openClickHouseMarkerStore,
+  openMarkerStore,
+  redactedUrl,
+} from './clickhouseClient.ts';

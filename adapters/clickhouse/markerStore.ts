@@ -1,0 +1,123 @@
+// The ClickHouse marker store: the MarkerStore interface over @clickhouse/client.
+//
+// @clickhouse/client 1.x talks to the stack's ClickHouse 18.16 without trouble for what
+// this store does (plain statements, JSONEachRow in and out; checked by the integration
+// tests), and the same client runs in-process against a current ClickHouse through
+// chdb's connection, so one adapter serves both. Values reach SQL only through the pure
+// builders in dataplane/markerQueries.ts; inserts travel as JSONEachRow data.
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { BlockRange } from '../../dataplane/batches.ts';
+import {
+  MARKER_QUERY_SETTINGS,
+  batchMarkersSql,
+  completeBatchesSql,
+  coverageSql,
+  createDatabaseSql,
+  createMarkersTableSql,
+  markerInsertRow,
+  parseCompleteBatchRow,
+  parseCoverageRow,
+  parseMarkerRow,
+  parsePendingBatchRow,
+  pendingBatchesSql,
+} from '../../dataplane/markerQueries.ts';
+import {
+  type CompleteBatch,
+  type CoverageQuery,
+  DEFAULT_MARKERS_TABLE,
+  type DtCoverageRow,
+  type Marker,
+  type MarkerStore,
+  type MarkersTable,
+  type NewMarker,
+  type PendingBatch,
+  type PendingBatchesQuery,
+} from '../../dataplane/markers.ts';
+import { assertSqlIdentifier } from '../../dataplane/validNames.ts';
+
+export interface ClickHouseMarkerStoreOptions {
+  client: ClickHouseClient;
+  /** The database holding the table (production: one per environment; tests: their own). */
+  database: string;
+  table?: string;
+  /** Stamps `updated_at` on markers that do not carry one. */
+  clock?: () => Date;
+  /** Close the client with the store (true when the store created it). */
+  ownsClient?: boolean;
+}
+
+export class ClickHouseMarkerStore implements MarkerStore {
+  readonly table: MarkersTable;
+  private readonly client: ClickHouseClient;
+  private readonly clock: () => Date;
+  private readonly ownsClient: boolean;
+
+  constructor(options: ClickHouseMarkerStoreOptions) {
+    const table = options.table ?? DEFAULT_MARKERS_TABLE;
+    assertSqlIdentifier(options.database);
+    assertSqlIdentifier(table);
+    this.table = { database: options.database, table };
+    this.client = options.client;
+    this.clock = options.clock ?? (() => new Date());
+    this.ownsClient = options.ownsClient ?? false;
+  }
+
+  async ensureTable(): Promise<void> {
+    await this.client.command({ query: createDatabaseSql(this.table) });
+    await this.client.command({ query: createMarkersTableSql(this.table) });
+  }
+
+  async writeMarkers(markers: readonly NewMarker[]): Promise<void> {
+    if (markers.length === 0) return;
+    const now = this.clock();
+    // Validate every row before sending any: a batch's markers go in one insert or not at all.
+    const values = markers.map((marker) => markerInsertRow(marker, now));
+    await this.client.insert({
+      table: `\`${this.table.database}\`.\`${this.table.table}\``,
+      values,
+      format: 'JSONEachRow',
+    });
+  }
+
+  async isBatchComplete(chain: string, rootPath: string, minBlock: number): Promise<boolean> {
+    const complete = await this.completeBatches(chain, [rootPath], { minBlock, maxBlock: minBlock + 1 });
+    return complete.length === 1;
+  }
+
+  async batchMarkers(chain: string, rootPath: string, minBlock: number): Promise<Marker[]> {
+    const rows = await this.select(batchMarkersSql(this.table, chain, rootPath, minBlock));
+    return rows.map((row) => parseMarkerRow(row, chain));
+  }
+
+  async completeBatches(
+    chain: string,
+    rootPaths: readonly string[],
+    range?: BlockRange,
+  ): Promise<CompleteBatch[]> {
+    const rows = await this.select(completeBatchesSql(this.table, chain, rootPaths, range));
+    return rows.map(parseCompleteBatchRow);
+  }
+
+  async pendingBatches(query: PendingBatchesQuery): Promise<PendingBatch[]> {
+    const rows = await this.select(pendingBatchesSql(this.table, query));
+    return rows.map(parsePendingBatchRow);
+  }
+
+  async coverage(query: CoverageQuery): Promise<DtCoverageRow[]> {
+    const rows = await this.select(coverageSql(this.table, query));
+    return rows.map(parseCoverageRow);
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsClient) await this.client.close();
+  }
+
+  private async select(query: string): Promise<Record<string, unknown>[]> {
+    const result = await this.client.query({
+      query,
+      format: 'JSONEachRow',
+      clickhouse_settings: MARKER_QUERY_SETTINGS,
+    });
+    return result.json<Record<string, unknown>>();
+  }
+}

@@ -1,0 +1,129 @@
+// Writing one batch of one root path to the lake: one parquet file per day (dt), each at
+// its deterministic path, published atomically. The caller writes the markers afterwards
+// (markersForBatch → MarkerStore.writeMarkers): files first, marker last.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DataLake } from '../adapters/lake/dataLake.ts';
+import type { BlockBatch } from './batches.ts';
+import { splitRowsByDt } from './dtParts.ts';
+import { type DuckDbSession, duckDbIdentifier, duckDbString } from './duckDbSession.ts';
+import type { WrittenPart } from './markers.ts';
+import type { ParquetRow, ParquetSchema } from './parquetSchema.ts';
+import { writeParquet } from './parquetWriter.ts';
+import { dataPath } from './paths.ts';
+import { InvalidValueError, assertDt } from './validNames.ts';
+
+/** Which batch of which dataset is being written, and where. */
+export interface BatchTarget {
+  lake: DataLake;
+  rootPath: string;
+  chain: string;
+  batch: BlockBatch;
+}
+
+export interface WriteRowPartsOptions<Row extends ParquetRow> {
+  schema: ParquetSchema;
+  rows: readonly Row[];
+  /** The row's block timestamp in seconds: decides its day. */
+  timestampOf: (row: Row) => number;
+  /** The batch's days; every one gets a file, even an empty one. Default: the rows' days. */
+  dts?: readonly string[];
+  /** Write through DuckDB (much faster for many rows) instead of the pure-JS writer. */
+  session?: DuckDbSession;
+}
+
+/** JS rows → one parquet file per day → the lake. Returns the parts, sorted by day. */
+export async function writeRowParts<Row extends ParquetRow>(
+  target: BatchTarget,
+  options: WriteRowPartsOptions<Row>,
+): Promise<WrittenPart[]> {
+  const parts = splitRowsByDt(options.rows, options.timestampOf, options.dts);
+  if (parts.length === 0) throw new InvalidValueError('no rows and no days: the batch has nothing to write');
+  const written: WrittenPart[] = [];
+  const session = options.session;
+  if (session) {
+    await withScratchDir(async (dir) => {
+      for (const part of parts) {
+        const path = dataPath(target.rootPath, target.chain, part.dt, target.batch.minBlock);
+        const file = join(dir, `${part.dt}.parquet`);
+        const rowCount = await session.writeRowsToParquet(options.schema, part.rows, file);
+        await target.lake.writeFileFrom(path, file);
+        written.push({ dt: part.dt, dataPath: path, rowCount });
+      }
+    });
+    return written;
+  }
+  for (const part of parts) {
+    const path = dataPath(target.rootPath, target.chain, part.dt, target.batch.minBlock);
+    await target.lake.writeFile(path, writeParquet(options.schema, part.rows));
+    written.push({ dt: part.dt, dataPath: path, rowCount: part.rows.length });
+  }
+  return written;
+}
+
+export interface WriteQueryPartsOptions {
+  session: DuckDbSession;
+  /** A DuckDB SELECT producing exactly the output columns, in order. */
+  query: string;
+  /** An output column of type TIMESTAMP/TIMESTAMPTZ (the block timestamp): decides the day. */
+  timestampColumn: string;
+  /** The batch's days (from its input markers); every one gets a file, even an empty one. */
+  dts: readonly string[];
+}
+
+/**
+ * A DuckDB query → one parquet file per day → the lake, without rows ever entering JS.
+ * A row on a day outside `dts` is an error (the inputs and the markers disagree).
+ */
+export async function writeQueryParts(
+  target: BatchTarget,
+  options: WriteQueryPartsOptions,
+): Promise<WrittenPart[]> {
+  const { session } = options;
+  if (options.dts.length === 0) throw new InvalidValueError('the batch needs at least one day');
+  options.dts.forEach((dt) => assertDt(dt));
+  const dts = [...new Set(options.dts)].sort();
+  const timestamp = duckDbIdentifier(options.timestampColumn);
+  const table = `batch_out_${Math.random().toString(36).slice(2, 10)}`;
+  // Day from epoch seconds by arithmetic: UTC by construction, whatever the session zone.
+  const dtExpression = `CAST(DATE '1970-01-01' + CAST(floor(epoch(${timestamp}) / 86400) AS INTEGER) AS VARCHAR)`;
+  await session.run(`CREATE OR REPLACE TEMP TABLE ${table} AS SELECT * FROM (${options.query})`);
+  try {
+    const stray = await session.query(
+      `SELECT ${dtExpression} AS dt, count(*) AS n FROM ${table}
+       WHERE ${dtExpression} NOT IN (${dts.map(duckDbString).join(', ')}) GROUP BY 1 ORDER BY 1 LIMIT 3`,
+    );
+    if (stray.length > 0) {
+      throw new InvalidValueError(
+        `rows fall on days outside the batch's ${dts.join(', ')}: ${stray.map((row) => row.dt).join(', ')}`,
+      );
+    }
+    const written: WrittenPart[] = [];
+    await withScratchDir(async (dir) => {
+      for (const dt of dts) {
+        const path = dataPath(target.rootPath, target.chain, dt, target.batch.minBlock);
+        const file = join(dir, `${dt}.parquet`);
+        const rowCount = await session.copyToParquet(
+          `SELECT * FROM ${table} WHERE ${dtExpression} = ${duckDbString(dt)}`,
+          file,
+        );
+        await target.lake.writeFileFrom(path, file);
+        written.push({ dt, dataPath: path, rowCount });
+      }
+    });
+    return written;
+  } finally {
+    await session.run(`DROP TABLE IF EXISTS ${table}`);
+  }
+}
+
+/** Runs `work` with a fresh private temp folder, removed afterwards. */
+export async function withScratchDir<T>(work: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'model-runner-'));
+  try {
+    return await work(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,185 @@
+// DuckDB, in process: the heavy parquet path. Models that transform parquet into parquet
+// (read ingestion files, filter and decode in SQL, write output files) run entirely in
+// here, so rows never cross into JavaScript; that is what makes hundreds of thousands of
+// rows per second per core possible (docs/data-plane.md has the figures). Rows that do
+// start in JS (ingestion) are bulk-loaded through the appender, column-wise in chunks,
+// and written with COPY.
+//
+// DuckDB reads and writes local files only (no network extensions here), so callers read
+// lake objects through DataLake.localFileOf / copyToLocalFile and write to a scratch file
+// that DataLake.writeFileFrom then publishes atomically.
+import {
+  type DuckDBConnection,
+  DuckDBDataChunk,
+  DuckDBDateValue,
+  DuckDBInstance,
+  DuckDBTimestampTZValue,
+  type DuckDBType,
+  type DuckDBValue,
+} from '@duckdb/node-api';
+import { isAbsolute } from 'node:path';
+import {
+  type ParquetColumn,
+  type ParquetRow,
+  type ParquetSchema,
+  canonicalValue,
+  duckDbColumnsSql,
+} from './parquetSchema.ts';
+import { InvalidValueError, assertSqlIdentifier } from './validNames.ts';
+
+export interface DuckDbSessionOptions {
+  /** Worker threads (default: DuckDB's own, one per core). */
+  threads?: number;
+  /** e.g. '512MB': DuckDB spills to `tempDirectory` beyond it. */
+  memoryLimit?: string;
+  tempDirectory?: string;
+}
+
+/** A DuckDB string literal: single quotes doubled, NUL refused. */
+export function duckDbString(value: string): string {
+  if (typeof value !== 'string' || value.includes('\0')) throw new InvalidValueError('invalid DuckDB string');
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
+/** A quoted DuckDB identifier (table, column) after a strict check. */
+export function duckDbIdentifier(name: string): string {
+  assertSqlIdentifier(name);
+  return `"${name}"`;
+}
+
+function assertLocalFile(file: string): void {
+  if (typeof file !== 'string' || !isAbsolute(file) || file.includes('\0')) {
+    throw new InvalidValueError(`DuckDB needs an absolute local file path, not ${JSON.stringify(file)}`);
+  }
+}
+
+/** `read_parquet([...])` over local files, for FROM clauses. */
+export function readParquetSql(files: readonly string[]): string {
+  if (files.length === 0) throw new InvalidValueError('read_parquet needs at least one file');
+  files.forEach(assertLocalFile);
+  return `read_parquet([${files.map(duckDbString).join(', ')}])`;
+}
+
+const CHUNK_ROWS = 2048;
+const DAY_MS = 86_400_000;
+
+function duckDbValue(column: ParquetColumn, value: unknown): DuckDBValue {
+  if (value === null) return null;
+  switch (column.type) {
+    case 'timestamp':
+      return new DuckDBTimestampTZValue(BigInt((value as Date).getTime()) * 1000n);
+    case 'date':
+      return new DuckDBDateValue(Date.parse(`${value as string}T00:00:00Z`) / DAY_MS);
+    default:
+      return value as DuckDBValue;
+  }
+}
+
+export class DuckDbSession {
+  private readonly instance: DuckDBInstance;
+  private readonly connection: DuckDBConnection;
+
+  private constructor(instance: DuckDBInstance, connection: DuckDBConnection) {
+    this.instance = instance;
+    this.connection = connection;
+  }
+
+  /** An in-memory database of its own; close it when done. */
+  static async open(options: DuckDbSessionOptions = {}): Promise<DuckDbSession> {
+    const config: Record<string, string> = {};
+    if (options.threads !== undefined) {
+      if (!Number.isInteger(options.threads) || options.threads < 1)
+        throw new InvalidValueError('threads must be >= 1');
+      config.threads = String(options.threads);
+    }
+    if (options.memoryLimit !== undefined) {
+      if (!/^\d+(\.\d+)?\s?[KMGT]i?B$/.test(options.memoryLimit))
+        throw new InvalidValueError('invalid memoryLimit');
+      config.memory_limit = options.memoryLimit;
+    }
+    if (options.tempDirectory !== undefined) {
+      assertLocalFile(options.tempDirectory);
+      config.temp_directory = options.tempDirectory;
+    }
+    const instance = await DuckDBInstance.create(':memory:', config);
+    const connection = await instance.connect();
+    // Days are UTC days everywhere in the data plane; never the host's zone.
+    await connection.run("SET TimeZone = 'UTC'");
+    return new DuckDbSession(instance, connection);
+  }
+
+  /** Runs statements; returns the rows changed (for COPY: the rows written). */
+  async run(sql: string): Promise<number> {
+    const result = await this.connection.run(sql);
+    return Number(result.rowsChanged);
+  }
+
+  /** Runs a query and returns its rows as objects (BIGINT as bigint, timestamps as Date). */
+  async query(sql: string): Promise<Record<string, unknown>[]> {
+    const reader = await this.connection.runAndReadAll(sql);
+    return reader.getRowObjectsJS() as Record<string, unknown>[];
+  }
+
+  /** Creates (or replaces) a temp table with the schema's columns. */
+  async createTable(table: string, schema: ParquetSchema): Promise<void> {
+    await this.connection.run(
+      `CREATE OR REPLACE TEMP TABLE ${duckDbIdentifier(table)} (${duckDbColumnsSql(schema)})`,
+    );
+  }
+
+  /** Appends JS rows to a table created with the same schema, in vector-sized chunks. */
+  async appendRows(table: string, schema: ParquetSchema, rows: readonly ParquetRow[]): Promise<void> {
+    assertSqlIdentifier(table);
+    const appender = await this.connection.createAppender(table);
+    try {
+      const types: DuckDBType[] = schema.map((_, index) => appender.columnType(index));
+      for (let start = 0; start < rows.length; start += CHUNK_ROWS) {
+        const count = Math.min(CHUNK_ROWS, rows.length - start);
+        const columns = schema.map((column) => {
+          const values = new Array<DuckDBValue>(count);
+          for (let index = 0; index < count; index++) {
+            values[index] = duckDbValue(column, canonicalValue(column, rows[start + index]![column.name]));
+          }
+          return values;
+        });
+        const chunk = DuckDBDataChunk.create(types, count);
+        chunk.setColumns(columns);
+        appender.appendDataChunk(chunk);
+      }
+      appender.flushSync();
+    } finally {
+      appender.closeSync();
+    }
+  }
+
+  /**
+   * Writes the result of a SELECT (or a whole table, given its name) to a local parquet
+   * file (SNAPPY); returns the number of rows written.
+   */
+  async copyToParquet(source: string, localFile: string): Promise<number> {
+    assertLocalFile(localFile);
+    const from = /^[A-Za-z_][A-Za-z0-9_]*$/.test(source) ? duckDbIdentifier(source) : `(${source})`;
+    return this.run(`COPY ${from} TO ${duckDbString(localFile)} (FORMAT parquet, COMPRESSION snappy)`);
+  }
+
+  /** JS rows → a local parquet file, through a scratch table. Returns the rows written. */
+  async writeRowsToParquet(
+    schema: ParquetSchema,
+    rows: readonly ParquetRow[],
+    localFile: string,
+  ): Promise<number> {
+    const table = `rows_${Math.random().toString(36).slice(2, 10)}`;
+    await this.createTable(table, schema);
+    try {
+      await this.appendRows(table, schema, rows);
+      return await this.copyToParquet(table, localFile);
+    } finally {
+      await this.connection.run(`DROP TABLE IF EXISTS ${duckDbIdentifier(table)}`);
+    }
+  }
+
+  close(): void {
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+}

@@ -1,0 +1,327 @@
+// The marker SQL, as pure builders: text in, text out, every value validated and quoted by
+// sqlLiteral.ts. The same statements run on ClickHouse 18.16 (the stack's server) and on a
+// current ClickHouse, so they keep to what both understand: no window functions, no
+// LEFT ANTI JOIN (anti-joins are `NOT IN` on a tuple), no query parameters, no DateTime64;
+// DateTime values travel as 'YYYY-MM-DD hh:mm:ss' (UTC) and 64-bit integers come back as
+// JSON strings (see MARKER_QUERY_SETTINGS).
+//
+// Deduplication: markers are append-only, so every query first keeps the latest row per
+// data path (argMax by updated_at), then groups those parts into batches.
+import type { BlockRange } from './batches.ts';
+import {
+  type CompleteBatch,
+  type CoverageQuery,
+  type DtCoverageRow,
+  type Marker,
+  type MarkersTable,
+  type NewMarker,
+  type PendingBatch,
+  type PendingBatchesQuery,
+  dtRange,
+} from './markers.ts';
+import { parseDataPath } from './paths.ts';
+import { sqlChain, sqlDate, sqlIdentifier, sqlRootPathList, sqlUInt } from './sqlLiteral.ts';
+import {
+  InvalidValueError,
+  assertChainName,
+  assertDt,
+  assertNonNegativeInteger,
+  assertProcessName,
+  assertRootPath,
+} from './validNames.ts';
+
+/** Settings every marker query sends: 64-bit integers as strings on every server version. */
+export const MARKER_QUERY_SETTINGS = { output_format_json_quote_64bit_integers: 1 } as const;
+
+/**
+ * How far past a coverage query's last day parts are read, so a batch that starts on the
+ * last day and ends days later is still seen complete.
+ */
+const COVERAGE_LOOKAHEAD_DAYS = 31;
+
+function tableRef(table: MarkersTable): string {
+  return `${sqlIdentifier(table.database)}.${sqlIdentifier(table.table)}`;
+}
+
+export function createDatabaseSql(table: MarkersTable): string {
+  return `CREATE DATABASE IF NOT EXISTS ${sqlIdentifier(table.database)}`;
+}
+
+/**
+ * The marker table. ReplacingMergeTree(updated_at) lets background merges drop superseded
+ * rows, but merges are eventual, so queries never rely on them (they dedupe with argMax).
+ * The sort key leads with what every hot query filters on (chain, root path, batch);
+ * day-range queries prune by the monthly partition instead.
+ */
+export function createMarkersTableSql(table: MarkersTable): string {
+  return `CREATE TABLE IF NOT EXISTS ${tableRef(table)} (
+  chain String,
+  dt Date,
+  root_path String,
+  data_path String,
+  min_block UInt64,
+  max_block UInt64,
+  row_count UInt64,
+  num_parts UInt32,
+  process_name String,
+  writer_name String,
+  updated_at DateTime('UTC')
+) ENGINE = ReplacingMergeTree(updated_at)
+PARTITION BY toYYYYMM(dt)
+ORDER BY (chain, root_path, min_block, data_path)`;
+}
+
+/** 'YYYY-MM-DD hh:mm:ss' in UTC, the DateTime text both server versions parse. */
+export function clickhouseDateTime(date: Date): string {
+  if (!(date instanceof Date) || Number.isNaN(date.getTime()))
+    throw new InvalidValueError('invalid updatedAt');
+  return date.toISOString().slice(0, 19).replace('T', ' ');
+}
+
+/** The JSONEachRow body of a marker insert, every field validated. */
+export function markerInsertRow(marker: NewMarker, updatedAt: Date): Record<string, string | number> {
+  assertChainName(marker.chain);
+  assertDt(marker.dt);
+  assertRootPath(marker.rootPath);
+  const parsed = parseDataPath(marker.dataPath);
+  if (
+    parsed.rootPath !== marker.rootPath ||
+    parsed.chain !== marker.chain ||
+    parsed.dt !== marker.dt ||
+    parsed.minBlock !== marker.minBlock
+  ) {
+    throw new InvalidValueError(`data path ${marker.dataPath} does not match the marker's fields`);
+  }
+  assertNonNegativeInteger('minBlock', marker.minBlock);
+  assertNonNegativeInteger('maxBlock', marker.maxBlock);
+  if (marker.maxBlock <= marker.minBlock) {
+    throw new InvalidValueError(`marker block range ${marker.minBlock}-${marker.maxBlock} is empty`);
+  }
+  assertNonNegativeInteger('rowCount', marker.rowCount);
+  assertNonNegativeInteger('numParts', marker.numParts);
+  if (marker.numParts < 1 || marker.numParts > 0xffff_ffff)
+    throw new InvalidValueError('numParts out of range');
+  assertProcessName('process name', marker.processName);
+  assertProcessName('writer name', marker.writerName);
+  return {
+    chain: marker.chain,
+    dt: marker.dt,
+    root_path: marker.rootPath,
+    data_path: marker.dataPath,
+    // Strings: 18.16 and current servers both parse quoted 64-bit integers in JSONEachRow.
+    min_block: String(marker.minBlock),
+    max_block: String(marker.maxBlock),
+    row_count: String(marker.rowCount),
+    num_parts: marker.numParts,
+    process_name: marker.processName,
+    writer_name: marker.writerName,
+    updated_at: clickhouseDateTime(marker.updatedAt ?? updatedAt),
+  };
+}
+
+interface PartsFilter {
+  chain: string;
+  rootPaths: readonly string[];
+  range?: BlockRange;
+  fromDt?: string;
+  toDt?: string;
+}
+
+/**
+ * The latest marker per data path: one row per file, with the `part_` columns of its
+ * newest marker. Aliases never reuse a column name, which old ClickHouse would resolve
+ * to the aggregate and reject as an aggregate inside an aggregate.
+ */
+function latestPartsSql(table: MarkersTable, filter: PartsFilter): string {
+  const where = [`chain = ${sqlChain(filter.chain)}`, `root_path IN (${sqlRootPathList(filter.rootPaths)})`];
+  if (filter.range) {
+    where.push(`min_block >= ${sqlUInt('range minBlock', filter.range.minBlock)}`);
+    where.push(`min_block < ${sqlUInt('range maxBlock', filter.range.maxBlock)}`);
+  }
+  if (filter.fromDt) where.push(`dt >= ${sqlDate(filter.fromDt)}`);
+  if (filter.toDt) where.push(`dt <= ${sqlDate(filter.toDt)}`);
+  return `SELECT
+    root_path,
+    min_block,
+    data_path,
+    argMax(dt, updated_at) AS part_dt,
+    argMax(max_block, updated_at) AS part_max_block,
+    argMax(row_count, updated_at) AS part_row_count,
+    argMax(num_parts, updated_at) AS part_num_parts,
+    argMax(process_name, updated_at) AS part_process_name,
+    argMax(writer_name, updated_at) AS part_writer_name,
+    max(updated_at) AS part_updated_at
+  FROM ${tableRef(table)}
+  WHERE ${where.join(' AND ')}
+  GROUP BY root_path, min_block, data_path`;
+}
+
+/**
+ * Complete batches: the parts of a batch agree on num_parts and max_block, and there are
+ * exactly num_parts distinct data paths.
+ */
+function completeBatchesInnerSql(table: MarkersTable, filter: PartsFilter): string {
+  return `SELECT
+    root_path,
+    min_block,
+    max(part_max_block) AS batch_max_block,
+    min(part_dt) AS batch_first_dt,
+    groupArray(toString(part_dt)) AS batch_dts,
+    sum(part_row_count) AS batch_row_count
+  FROM (${latestPartsSql(table, filter)})
+  GROUP BY root_path, min_block
+  HAVING count() = min(part_num_parts) AND count() = max(part_num_parts)
+    AND min(part_max_block) = max(part_max_block)`;
+}
+
+/** One batch's latest markers (one per data path), by day. */
+export function batchMarkersSql(
+  table: MarkersTable,
+  chain: string,
+  rootPath: string,
+  minBlock: number,
+): string {
+  const range = { minBlock, maxBlock: minBlock + 1 };
+  return `SELECT
+  root_path, min_block, data_path, toString(part_dt) AS dt, part_max_block AS max_block,
+  part_row_count AS row_count, part_num_parts AS num_parts, part_process_name AS process_name,
+  part_writer_name AS writer_name, toString(part_updated_at) AS updated_at
+FROM (${latestPartsSql(table, { chain, rootPaths: [rootPath], range })})
+ORDER BY dt, data_path`;
+}
+
+/** Complete batches of the given root paths, by block then root path. */
+export function completeBatchesSql(
+  table: MarkersTable,
+  chain: string,
+  rootPaths: readonly string[],
+  range?: BlockRange,
+): string {
+  return `SELECT
+  root_path, min_block, batch_max_block AS max_block, batch_dts AS dts, batch_row_count AS row_count
+FROM (${completeBatchesInnerSql(table, { chain, rootPaths, range })})
+ORDER BY min_block, root_path`;
+}
+
+/**
+ * Pending work: batches complete in every input root path, crossed with the output root
+ * paths, minus the (output, batch) pairs already complete. The anti-join is a tuple
+ * `NOT IN`, which both server versions run.
+ */
+export function pendingBatchesSql(table: MarkersTable, query: PendingBatchesQuery): string {
+  const inputs = [...new Set(query.inputRootPaths)];
+  const outputs = [...new Set(query.outputRootPaths)];
+  const limit = query.limit === undefined ? '' : `\nLIMIT ${sqlUInt('limit', query.limit)}`;
+  return `SELECT root_path, min_block, ready_max_block AS max_block
+FROM (
+  SELECT arrayJoin([${sqlRootPathList(outputs)}]) AS root_path, min_block, ready_max_block
+  FROM (
+    SELECT min_block, max(batch_max_block) AS ready_max_block
+    FROM (${completeBatchesInnerSql(table, { chain: query.chain, rootPaths: inputs, range: query.range })})
+    GROUP BY min_block
+    HAVING count() = ${sqlUInt('input root path count', inputs.length)}
+  )
+)
+WHERE (root_path, min_block) NOT IN (
+  SELECT root_path, min_block
+  FROM (${completeBatchesInnerSql(table, { chain: query.chain, rootPaths: outputs, range: query.range })})
+)
+ORDER BY min_block, root_path${limit}`;
+}
+
+function addDays(dt: string, days: number): string {
+  return new Date(Date.parse(`${dt}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+}
+
+/**
+ * Coverage per root path and day: complete batches counted once, on the day of their
+ * first block (see DtCoverageRow).
+ */
+export function coverageSql(table: MarkersTable, query: CoverageQuery): string {
+  dtRange(query.fromDt, query.toDt);
+  return `SELECT
+  root_path,
+  toString(batch_first_dt) AS dt,
+  sum(batch_max_block - min_block) AS covered_blocks,
+  count() AS complete_batches,
+  sum(batch_row_count) AS row_count
+FROM (${completeBatchesInnerSql(table, {
+    chain: query.chain,
+    rootPaths: query.rootPaths,
+    fromDt: query.fromDt,
+    toDt: addDays(query.toDt, COVERAGE_LOOKAHEAD_DAYS),
+  })})
+WHERE batch_first_dt >= ${sqlDate(query.fromDt)} AND batch_first_dt <= ${sqlDate(query.toDt)}
+GROUP BY root_path, batch_first_dt
+ORDER BY root_path, dt`;
+}
+
+// Results. Numbers arrive as strings (64-bit) or numbers (32-bit); both are checked.
+
+type JsonRow = Record<string, unknown>;
+
+function field(row: JsonRow, name: string): unknown {
+  if (!(name in row)) throw new InvalidValueError(`marker query result lacks ${name}`);
+  return row[name];
+}
+
+function integerField(row: JsonRow, name: string): number {
+  const value = field(row, name);
+  const number = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  assertNonNegativeInteger(`result ${name}`, number);
+  return number;
+}
+
+function stringField(row: JsonRow, name: string): string {
+  const value = field(row, name);
+  if (typeof value !== 'string') throw new InvalidValueError(`result ${name} is not a string`);
+  return value;
+}
+
+export function parseMarkerRow(row: JsonRow, chain: string): Marker {
+  return {
+    chain,
+    dt: stringField(row, 'dt'),
+    rootPath: stringField(row, 'root_path'),
+    dataPath: stringField(row, 'data_path'),
+    minBlock: integerField(row, 'min_block'),
+    maxBlock: integerField(row, 'max_block'),
+    rowCount: integerField(row, 'row_count'),
+    numParts: integerField(row, 'num_parts'),
+    processName: stringField(row, 'process_name'),
+    writerName: stringField(row, 'writer_name'),
+    updatedAt: new Date(`${stringField(row, 'updated_at').replace(' ', 'T')}Z`),
+  };
+}
+
+export function parseCompleteBatchRow(row: JsonRow): CompleteBatch {
+  const dts = field(row, 'dts');
+  if (!Array.isArray(dts) || !dts.every((dt) => typeof dt === 'string')) {
+    throw new InvalidValueError('result dts is not a list of days');
+  }
+  return {
+    rootPath: stringField(row, 'root_path'),
+    minBlock: integerField(row, 'min_block'),
+    maxBlock: integerField(row, 'max_block'),
+    dts: [...dts].sort(),
+    rowCount: integerField(row, 'row_count'),
+  };
+}
+
+export function parsePendingBatchRow(row: JsonRow): PendingBatch {
+  return {
+    rootPath: stringField(row, 'root_path'),
+    minBlock: integerField(row, 'min_block'),
+    maxBlock: integerField(row, 'max_block'),
+  };
+}
+
+export function parseCoverageRow(row: JsonRow): DtCoverageRow {
+  return {
+    rootPath: stringField(row, 'root_path'),
+    dt: stringField(row, 'dt'),
+    coveredBlocks: integerField(row, 'covered_blocks'),
+    completeBatches: integerField(row, 'complete_batches'),
+    rowCount: integerField(row, 'row_count'),
+  };
+}

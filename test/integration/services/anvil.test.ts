@@ -27,10 +27,14 @@ test('anvil: a value transfer is mined and moves exactly that value', async () =
   const recipient = '0x' + 'ab'.repeat(20);
   const balanceBefore = BigInt(await rpc<string>('eth_getBalance', [recipient, 'latest']));
   const hash = await rpc<string>('eth_sendTransaction', [{ from, to: recipient, value: '0x2a' }]);
-  const receipt = await rpc<{ status: string; blockNumber: string; transactionHash: string }>(
-    'eth_getTransactionReceipt',
-    [hash],
-  );
+  // Automine mines right after the send returns, so the receipt can lag by a moment.
+  type Receipt = { status: string; blockNumber: string; transactionHash: string };
+  let receipt: Receipt | null = null;
+  for (let i = 0; i < 100 && !receipt; i++) {
+    receipt = await rpc<Receipt | null>('eth_getTransactionReceipt', [hash]);
+    if (!receipt) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.ok(receipt, `transaction ${hash} was not mined within 5s`);
   assert.equal(receipt.status, '0x1');
   assert.equal(receipt.transactionHash, hash);
   const block = await rpc<{ transactions: string[] }>('eth_getBlockByNumber', [receipt.blockNumber, false]);

@@ -1,0 +1,387 @@
+// JSON-RPC over HTTP with the manners a shared node expects: a request rate limit,
+// timeouts, and retries with jittered exponential backoff on failures that are
+// worth retrying. Results come back as `unknown`: validating them is the caller's job
+// (see rpcShapes.ts), so garbage becomes a typed error instead of a crash later.
+import type { Logger } from 'pino';
+import { backoffDelayMs, defaultBackoffPolicy, retryAfterMs, type BackoffPolicy } from './retryBackoff.ts';
+import { RequestRateLimiter, systemClock, type RateLimiterClock } from './requestRateLimiter.ts';
+import { RpcError, isRetryableHttpStatus, isRetryableRpcError, preview } from './rpcErrors.ts';
+
+export interface JsonRpcCall {
+  method: string;
+  params: readonly unknown[];
+}
+
+export interface JsonRpcClientOptions {
+  url: string;
+  /** JSON-RPC calls per second (each call of a batch counts); 0 = unlimited. */
+  requestsPerSecond?: number;
+  /** Calls that may go out at once after an idle period; defaults to one second's worth. */
+  burst?: number;
+  /** Per HTTP request. */
+  timeoutMs?: number;
+  /** Attempts per call, the first included. */
+  maxAttempts?: number;
+  backoff?: BackoffPolicy;
+  /** Calls per HTTP request in `requestBatch`. */
+  maxBatchSize?: number;
+  /** HTTP requests one `requestBatch` keeps in flight at once. */
+  maxConcurrentRequests?: number;
+  logger?: Pick<Logger, 'warn'>;
+  clock?: RateLimiterClock;
+  random?: () => number;
+  fetch?: typeof globalThis.fetch;
+}
+
+export type SettledCall = { ok: true; result: unknown } | { ok: false; error: RpcError };
+
+interface RpcResponseObject {
+  id: unknown;
+  result?: unknown;
+  error?: unknown;
+}
+
+export const defaultJsonRpcOptions = {
+  requestsPerSecond: 0,
+  timeoutMs: 30_000,
+  maxAttempts: 5,
+  maxBatchSize: 100,
+  maxConcurrentRequests: 4,
+} as const;
+
+/** Scheme and host only: paths and user info of provider URLs often carry API keys. */
+export function redactedEndpoint(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}`;
+  } catch {
+    return '<invalid url>';
+  }
+}
+
+export class JsonRpcClient {
+  readonly endpoint: string;
+  readonly #url: string;
+  readonly #timeoutMs: number;
+  readonly #maxAttempts: number;
+  readonly #backoff: BackoffPolicy;
+  readonly #maxBatchSize: number;
+  readonly #maxConcurrentRequests: number;
+  readonly #limiter: RequestRateLimiter;
+  readonly #logger: Pick<Logger, 'warn'> | undefined;
+  readonly #clock: RateLimiterClock;
+  readonly #random: () => number;
+  readonly #fetch: typeof globalThis.fetch;
+  #nextId = 1;
+
+  constructor(options: JsonRpcClientOptions) {
+    const url = new URL(options.url); // throws early on a malformed endpoint
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new Error(`JSON-RPC endpoint must be http(s), got ${url.protocol}`);
+    }
+    this.#url = options.url;
+    this.endpoint = redactedEndpoint(options.url);
+    this.#timeoutMs = options.timeoutMs ?? defaultJsonRpcOptions.timeoutMs;
+    this.#maxAttempts = Math.max(1, options.maxAttempts ?? defaultJsonRpcOptions.maxAttempts);
+    this.#backoff = options.backoff ?? defaultBackoffPolicy;
+    this.#maxBatchSize = Math.max(1, options.maxBatchSize ?? defaultJsonRpcOptions.maxBatchSize);
+    this.#maxConcurrentRequests = Math.max(
+      1,
+      options.maxConcurrentRequests ?? defaultJsonRpcOptions.maxConcurrentRequests,
+    );
+    this.#clock = options.clock ?? systemClock;
+    this.#limiter = new RequestRateLimiter(
+      options.requestsPerSecond ?? defaultJsonRpcOptions.requestsPerSecond,
+      options.burst,
+      this.#clock,
+    );
+    this.#logger = options.logger;
+    this.#random = options.random ?? Math.random;
+    this.#fetch = options.fetch ?? globalThis.fetch;
+  }
+
+  /** One call; the raw `result`, to be validated by the caller. */
+  async request(method: string, params: readonly unknown[], signal?: AbortSignal): Promise<unknown> {
+    const [result] = await this.requestBatch([{ method, params }], signal);
+    return result;
+  }
+
+  /**
+   * Many calls, sent `maxBatchSize` per HTTP request; results in call order. Calls that
+   * failed in a retryable way are retried on their own, the ones that succeeded are kept.
+   */
+  async requestBatch(calls: readonly JsonRpcCall[], signal?: AbortSignal): Promise<unknown[]> {
+    const settled = await this.#requestAll(calls, false, signal);
+    return settled.map((outcome) => (outcome as { ok: true; result: unknown }).result);
+  }
+
+  /**
+   * Like `requestBatch`, but a call the node refused with a JSON-RPC error that is not
+   * worth retrying (a reverted `eth_call`, say) comes back as `{ ok: false }` instead of
+   * failing the others. Transport, HTTP and garbage failures still throw.
+   */
+  async requestBatchSettled(calls: readonly JsonRpcCall[], signal?: AbortSignal): Promise<SettledCall[]> {
+    return this.#requestAll(calls, true, signal);
+  }
+
+  async #requestAll(
+    calls: readonly JsonRpcCall[],
+    settle: boolean,
+    signal?: AbortSignal,
+  ): Promise<SettledCall[]> {
+    const results: SettledCall[] = new Array(calls.length);
+    const starts: number[] = [];
+    for (let start = 0; start < calls.length; start += this.#maxBatchSize) starts.push(start);
+    // A few HTTP requests in flight hide the node's latency; the rate limit still applies.
+    let next = 0;
+    let failure: unknown;
+    const worker = async (): Promise<void> => {
+      while (next < starts.length && failure === undefined) {
+        const start = starts[next++]!;
+        const chunk = calls.slice(start, start + this.#maxBatchSize);
+        try {
+          const chunkResults = await this.#requestChunkWithRetries(chunk, settle, signal);
+          for (let i = 0; i < chunkResults.length; i++) results[start + i] = chunkResults[i]!;
+        } catch (error) {
+          failure ??= error;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.#maxConcurrentRequests, starts.length) }, worker));
+    if (failure !== undefined) throw failure;
+    return results;
+  }
+
+  async #requestChunkWithRetries(
+    calls: readonly JsonRpcCall[],
+    settle: boolean,
+    signal?: AbortSignal,
+  ): Promise<SettledCall[]> {
+    const results: SettledCall[] = new Array(calls.length);
+    let pending = calls.map((_, index) => index);
+    for (let attempt = 1; ; attempt++) {
+      signal?.throwIfAborted();
+      const outcome = await this.#send(
+        pending.map((index) => calls[index]!),
+        signal,
+      );
+      const stillPending: number[] = [];
+      let lastError: RpcError | undefined;
+      let serverDelay: number | undefined;
+      for (let i = 0; i < pending.length; i++) {
+        const item = outcome.kind === 'failed' ? outcome.failure : outcome.items[i]!;
+        if (item.kind === 'ok') {
+          results[pending[i]!] = { ok: true, result: item.result };
+          continue;
+        }
+        if (settle && item.error.kind === 'rpc' && !item.error.retryable) {
+          results[pending[i]!] = { ok: false, error: item.error };
+          continue;
+        }
+        if (!item.error.retryable || attempt >= this.#maxAttempts) {
+          item.error.attempts = attempt;
+          throw item.error;
+        }
+        stillPending.push(pending[i]!);
+        lastError = item.error;
+        serverDelay = item.retryAfterMs ?? serverDelay;
+      }
+      if (stillPending.length === 0) return results;
+      pending = stillPending;
+      const delay = serverDelay ?? backoffDelayMs(this.#backoff, attempt, this.#random);
+      this.#logger?.warn(
+        {
+          endpoint: this.endpoint,
+          method: lastError?.method,
+          kind: lastError?.kind,
+          code: lastError?.code,
+          attempt,
+          delayMs: delay,
+          pendingCalls: pending.length,
+          err: lastError?.message,
+        },
+        'json-rpc call failed, retrying',
+      );
+      await this.#clock.sleep(delay, signal);
+    }
+  }
+
+  async #send(calls: readonly JsonRpcCall[], signal?: AbortSignal): Promise<SendOutcome> {
+    const method = calls.length === 1 ? calls[0]!.method : `batch(${calls[0]!.method} x${calls.length})`;
+    await this.#limiter.acquire(calls.length, signal);
+    const firstId = this.#nextId;
+    this.#nextId += calls.length;
+    const payload = calls.map((call, i) => ({
+      jsonrpc: '2.0',
+      id: firstId + i,
+      method: call.method,
+      params: call.params,
+    }));
+    const body = JSON.stringify(calls.length === 1 ? payload[0] : payload);
+
+    let status: number;
+    let text: string;
+    let retryAfter: string | null;
+    const timeout = AbortSignal.timeout(this.#timeoutMs);
+    try {
+      const response = await this.#fetch(this.#url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body,
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      });
+      status = response.status;
+      retryAfter = response.headers.get('retry-after');
+      text = await response.text();
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      const reason = timeout.aborted
+        ? `timed out after ${this.#timeoutMs} ms`
+        : describeTransportError(error);
+      return failed(
+        new RpcError('transport', method, `${reason} (${this.endpoint})`, { retryable: true, cause: error }),
+      );
+    }
+
+    if (status < 200 || status > 299) {
+      const error = new RpcError('http', method, `HTTP ${status} from ${this.endpoint}: ${preview(text)}`, {
+        retryable: isRetryableHttpStatus(status),
+        code: status,
+      });
+      return failed(error, retryAfterMs(retryAfter, Date.now(), this.#backoff));
+    }
+
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return failed(
+        new RpcError('invalid-response', method, `response is not JSON: ${preview(text)}`, {
+          retryable: false,
+        }),
+      );
+    }
+    return this.#matchResponses(calls, firstId, parsed, method);
+  }
+
+  #matchResponses(
+    calls: readonly JsonRpcCall[],
+    firstId: number,
+    parsed: unknown,
+    method: string,
+  ): SendOutcome {
+    // A node may answer a whole batch with one error object (e.g. "batch too large").
+    if (!Array.isArray(parsed)) {
+      if (!isResponseObject(parsed)) {
+        return failed(
+          new RpcError('invalid-response', method, `not a JSON-RPC response: ${preview(parsed)}`, {
+            retryable: false,
+          }),
+        );
+      }
+      if (calls.length === 1 || (parsed.error !== undefined && parsed.id === null)) {
+        const item = toItem(calls[0]!.method, parsed, calls.length === 1 ? firstId : null);
+        if (calls.length === 1) return { kind: 'items', items: [item] };
+        if (item.kind === 'error') return failed(item.error);
+      }
+      return failed(
+        new RpcError(
+          'invalid-response',
+          method,
+          `expected a batch of ${calls.length} responses: ${preview(parsed)}`,
+          {
+            retryable: false,
+          },
+        ),
+      );
+    }
+    const byId = new Map<number, RpcResponseObject>();
+    for (const entry of parsed) {
+      if (isResponseObject(entry) && typeof entry.id === 'number') byId.set(entry.id, entry);
+    }
+    const items = calls.map((call, i): CallOutcome => {
+      const entry = byId.get(firstId + i);
+      if (!entry) {
+        return {
+          kind: 'error',
+          error: new RpcError('invalid-response', call.method, `batch response lacks id ${firstId + i}`, {
+            retryable: false,
+          }),
+        };
+      }
+      return toItem(call.method, entry, firstId + i);
+    });
+    return { kind: 'items', items };
+  }
+}
+
+type CallFailure = { kind: 'error'; error: RpcError; retryAfterMs?: number };
+type CallOutcome = { kind: 'ok'; result: unknown } | CallFailure;
+/** Either one outcome per call, or one failure of the whole HTTP request. */
+type SendOutcome = { kind: 'items'; items: CallOutcome[] } | { kind: 'failed'; failure: CallFailure };
+
+function failed(error: RpcError, retryAfterMs?: number): SendOutcome {
+  const failure: CallFailure =
+    retryAfterMs === undefined ? { kind: 'error', error } : { kind: 'error', error, retryAfterMs };
+  return { kind: 'failed', failure };
+}
+
+function isResponseObject(value: unknown): value is RpcResponseObject {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    ('result' in value || 'error' in value)
+  );
+}
+
+function toItem(method: string, entry: RpcResponseObject, expectedId: number | null): CallOutcome {
+  if (expectedId !== null && entry.id !== expectedId) {
+    return {
+      kind: 'error',
+      error: new RpcError(
+        'invalid-response',
+        method,
+        `response id ${preview(entry.id)} != request id ${expectedId}`,
+        {
+          retryable: false,
+        },
+      ),
+    };
+  }
+  if (entry.error !== undefined && entry.error !== null) {
+    const rpcError = entry.error as { code?: unknown; message?: unknown };
+    if (typeof rpcError !== 'object' || typeof rpcError.code !== 'number') {
+      return {
+        kind: 'error',
+        error: new RpcError('invalid-response', method, `malformed error object: ${preview(entry.error)}`, {
+          retryable: false,
+        }),
+      };
+    }
+    const message = typeof rpcError.message === 'string' ? rpcError.message : preview(rpcError.message);
+    return {
+      kind: 'error',
+      error: new RpcError('rpc', method, `JSON-RPC error ${rpcError.code}: ${message}`, {
+        retryable: isRetryableRpcError(rpcError.code, message),
+        code: rpcError.code,
+      }),
+    };
+  }
+  if (!('result' in entry)) {
+    return {
+      kind: 'error',
+      error: new RpcError('invalid-response', method, `response has neither result nor error`, {
+        retryable: false,
+      }),
+    };
+  }
+  return { kind: 'ok', result: entry.result };
+}
+
+function describeTransportError(error: unknown): string {
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
+  if (cause && typeof cause.code === 'string') return `transport error ${cause.code}`;
+  if (cause && typeof cause.message === 'string') return `transport error: ${cause.message}`;
+  return `transport error: ${error instanceof Error ? error.message : String(error)}`;
+}

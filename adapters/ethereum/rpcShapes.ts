@@ -1,0 +1,193 @@
+// Validation of what a node returns, field by field, into plain typed objects.
+// Addresses and hashes are lower-cased so joins and comparisons never depend on a
+// node's checksum casing; wei amounts stay exact as decimal strings.
+import { invalidResponse } from './rpcErrors.ts';
+
+export interface RpcTransaction {
+  hash: string;
+  blockNumber: number;
+  transactionIndex: number;
+  from: string;
+  /** null for contract creation. */
+  to: string | null;
+  /** Wei, exact decimal. */
+  value: string;
+  nonce: number;
+  gas: number;
+  /** Wei, exact decimal; null when the node omits it. */
+  gasPrice: string | null;
+  maxFeePerGas: string | null;
+  maxPriorityFeePerGas: string | null;
+  input: string;
+  type: number;
+}
+
+export interface RpcBlock {
+  number: number;
+  hash: string;
+  parentHash: string;
+  /** Unix seconds. */
+  timestamp: number;
+  miner: string;
+  gasLimit: number;
+  gasUsed: number;
+  /** Wei, exact decimal; null before London. */
+  baseFeePerGas: string | null;
+  transactions: RpcTransaction[];
+}
+
+export interface RpcLog {
+  address: string;
+  topics: string[];
+  data: string;
+  blockNumber: number;
+  blockHash: string;
+  transactionHash: string;
+  transactionIndex: number;
+  logIndex: number;
+  removed: boolean;
+}
+
+const QUANTITY = /^0x[0-9a-fA-F]{1,64}$/;
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+const HASH = /^0x[0-9a-fA-F]{64}$/;
+const DATA = /^0x(?:[0-9a-fA-F]{2})*$/;
+
+type FieldReader = { method: string; path: string };
+
+function asObject(value: unknown, at: FieldReader): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalidResponse(at.method, `${at.path} must be an object`, value);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** A hex quantity that must fit a JS number exactly (block numbers, gas, indexes). */
+export function quantityToNumber(value: unknown, at: FieldReader): number {
+  if (typeof value !== 'string' || !QUANTITY.test(value)) {
+    throw invalidResponse(at.method, `${at.path} must be a hex quantity`, value);
+  }
+  const number = Number.parseInt(value.slice(2), 16);
+  if (!Number.isSafeInteger(number)) throw invalidResponse(at.method, `${at.path} exceeds 2^53`, value);
+  return number;
+}
+
+/** A hex quantity of any size (wei) as an exact decimal string. */
+export function quantityToDecimal(value: unknown, at: FieldReader): string {
+  if (typeof value !== 'string' || !QUANTITY.test(value)) {
+    throw invalidResponse(at.method, `${at.path} must be a hex quantity`, value);
+  }
+  return BigInt(value).toString();
+}
+
+function optionalQuantityToDecimal(value: unknown, at: FieldReader): string | null {
+  return value === undefined || value === null ? null : quantityToDecimal(value, at);
+}
+
+export function toAddress(value: unknown, at: FieldReader): string {
+  if (typeof value !== 'string' || !ADDRESS.test(value)) {
+    throw invalidResponse(at.method, `${at.path} must be a 20-byte address`, value);
+  }
+  return value.toLowerCase();
+}
+
+export function toHash(value: unknown, at: FieldReader): string {
+  if (typeof value !== 'string' || !HASH.test(value)) {
+    throw invalidResponse(at.method, `${at.path} must be a 32-byte hash`, value);
+  }
+  return value.toLowerCase();
+}
+
+export function toData(value: unknown, at: FieldReader): string {
+  if (typeof value !== 'string' || !DATA.test(value)) {
+    throw invalidResponse(at.method, `${at.path} must be hex data`, value);
+  }
+  return value.toLowerCase();
+}
+
+function sub(at: FieldReader, key: string): FieldReader {
+  return { method: at.method, path: `${at.path}.${key}` };
+}
+
+export function parseTransaction(value: unknown, at: FieldReader): RpcTransaction {
+  const tx = asObject(value, at);
+  const to = tx.to;
+  const type = tx.type;
+  return {
+    hash: toHash(tx.hash, sub(at, 'hash')),
+    blockNumber: quantityToNumber(tx.blockNumber, sub(at, 'blockNumber')),
+    transactionIndex: quantityToNumber(tx.transactionIndex, sub(at, 'transactionIndex')),
+    from: toAddress(tx.from, sub(at, 'from')),
+    to: to === undefined || to === null ? null : toAddress(to, sub(at, 'to')),
+    value: quantityToDecimal(tx.value, sub(at, 'value')),
+    nonce: quantityToNumber(tx.nonce, sub(at, 'nonce')),
+    gas: quantityToNumber(tx.gas, sub(at, 'gas')),
+    gasPrice: optionalQuantityToDecimal(tx.gasPrice, sub(at, 'gasPrice')),
+    maxFeePerGas: optionalQuantityToDecimal(tx.maxFeePerGas, sub(at, 'maxFeePerGas')),
+    maxPriorityFeePerGas: optionalQuantityToDecimal(tx.maxPriorityFeePerGas, sub(at, 'maxPriorityFeePerGas')),
+    input: toData(tx.input, sub(at, 'input')),
+    type: type === undefined || type === null ? 0 : quantityToNumber(type, sub(at, 'type')),
+  };
+}
+
+/** A block without its transactions (`eth_getBlockByNumber(n, false)`). */
+export type RpcBlockHeader = Omit<RpcBlock, 'transactions'>;
+
+export function parseBlockHeader(value: unknown, method = 'eth_getBlockByNumber'): RpcBlockHeader {
+  const at = { method, path: 'block' };
+  const block = asObject(value, at);
+  return {
+    number: quantityToNumber(block.number, sub(at, 'number')),
+    hash: toHash(block.hash, sub(at, 'hash')),
+    parentHash: toHash(block.parentHash, sub(at, 'parentHash')),
+    timestamp: quantityToNumber(block.timestamp, sub(at, 'timestamp')),
+    miner: toAddress(block.miner, sub(at, 'miner')),
+    gasLimit: quantityToNumber(block.gasLimit, sub(at, 'gasLimit')),
+    gasUsed: quantityToNumber(block.gasUsed, sub(at, 'gasUsed')),
+    baseFeePerGas: optionalQuantityToDecimal(block.baseFeePerGas, sub(at, 'baseFeePerGas')),
+  };
+}
+
+/** `eth_getBlockByNumber(n, true)`: the header and every transaction in full. */
+export function parseBlock(value: unknown, method = 'eth_getBlockByNumber'): RpcBlock {
+  const header = parseBlockHeader(value, method);
+  const transactions = (value as Record<string, unknown>).transactions;
+  if (!Array.isArray(transactions))
+    throw invalidResponse(method, 'block.transactions must be an array', transactions);
+  const parsed: RpcBlock = {
+    ...header,
+    transactions: transactions.map((tx, i) =>
+      parseTransaction(tx, { method, path: `block.transactions[${i}]` }),
+    ),
+  };
+  for (const tx of parsed.transactions) {
+    if (tx.blockNumber !== parsed.number) {
+      throw invalidResponse(method, `transaction ${tx.hash} claims block ${tx.blockNumber}`, parsed.number);
+    }
+  }
+  return parsed;
+}
+
+export function parseLog(value: unknown, at: FieldReader): RpcLog {
+  const log = asObject(value, at);
+  const topics = log.topics;
+  if (!Array.isArray(topics) || topics.length > 4) {
+    throw invalidResponse(at.method, `${at.path}.topics must be an array of at most 4 hashes`, topics);
+  }
+  return {
+    address: toAddress(log.address, sub(at, 'address')),
+    topics: topics.map((topic, i) => toHash(topic, sub(at, `topics[${i}]`))),
+    data: toData(log.data, sub(at, 'data')),
+    blockNumber: quantityToNumber(log.blockNumber, sub(at, 'blockNumber')),
+    blockHash: toHash(log.blockHash, sub(at, 'blockHash')),
+    transactionHash: toHash(log.transactionHash, sub(at, 'transactionHash')),
+    transactionIndex: quantityToNumber(log.transactionIndex, sub(at, 'transactionIndex')),
+    logIndex: quantityToNumber(log.logIndex, sub(at, 'logIndex')),
+    removed: log.removed === true,
+  };
+}
+
+export function parseLogs(value: unknown, method = 'eth_getLogs'): RpcLog[] {
+  if (!Array.isArray(value)) throw invalidResponse(method, 'result must be an array of logs', value);
+  return value.map((log, i) => parseLog(log, { method, path: `logs[${i}]` }));
+}

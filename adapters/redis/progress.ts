@@ -1,0 +1,221 @@
+// Per-run progress in Redis: workers report each batch outcome, the operator reads the totals
+// every few seconds and folds them into ModelRun status (fast-changing counts stay out of the
+// API server). Keys, per ModelRun uid (a recreated run with the same name starts afresh):
+//
+//   <prefix>run:<uid>:progress   hash: succeeded, skipped, failed, retried, blocks, rows,
+//                                      lastProgressAt, lastFailureAt (ms since the epoch)
+//   <prefix>run:<uid>:outcomes   hash: batchId → latest outcome (what makes reports idempotent)
+//   <prefix>run:<uid>:failures   hash: batchId → JSON {error, attempt, failedAt}, at most
+//                                      maxFailures entries; removed when the batch later succeeds
+//
+// Every key expires `ttlSeconds` after the last report, so finished runs do not pile up.
+import type IORedis from 'ioredis';
+import { BATCH_OUTCOMES, type BatchOutcome } from './progressRules.ts';
+
+type RedisClient = InstanceType<typeof IORedis.Redis>;
+
+const PREFIX_PATTERN = /^[A-Za-z0-9_.:-]{0,64}$/;
+const UID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/;
+const BATCH_ID_PATTERN = /^[a-z][a-z0-9_]{0,62}\/[a-z][a-z0-9_]{0,62}\/[0-9]{1,16}$/;
+
+export const DEFAULT_PROGRESS_PREFIX = 'model-runner:';
+export const DEFAULT_MAX_FAILURES = 50;
+export const DEFAULT_PROGRESS_TTL_SECONDS = 30 * 24 * 3600;
+/** Longest error text kept per failed batch. */
+export const MAX_FAILURE_ERROR_CHARS = 2_000;
+
+// The rules of progressRules.ts, applied atomically. KEYS: progress, outcomes, failures.
+// ARGV: batchId, outcome, blocks, rows, nowMs, failureJson, maxFailures, ttlSeconds.
+const RECORD_OUTCOME = `
+local previous = redis.call('HGET', KEYS[2], ARGV[1])
+local outcome = ARGV[2]
+local counted = 0
+if not previous then
+  counted = 1
+elseif previous == 'failed' and outcome ~= 'failed' then
+  redis.call('HINCRBY', KEYS[1], 'failed', -1)
+  redis.call('HDEL', KEYS[3], ARGV[1])
+  counted = 1
+end
+if counted == 1 then
+  redis.call('HSET', KEYS[2], ARGV[1], outcome)
+  redis.call('HINCRBY', KEYS[1], outcome, 1)
+  if outcome == 'succeeded' then
+    redis.call('HINCRBY', KEYS[1], 'blocks', ARGV[3])
+    redis.call('HINCRBY', KEYS[1], 'rows', ARGV[4])
+  end
+  if outcome == 'failed' then
+    redis.call('HSET', KEYS[1], 'lastFailureAt', ARGV[5])
+    if redis.call('HLEN', KEYS[3]) < tonumber(ARGV[7]) then
+      redis.call('HSET', KEYS[3], ARGV[1], ARGV[6])
+    end
+  else
+    redis.call('HSET', KEYS[1], 'lastProgressAt', ARGV[5])
+  end
+end
+for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[8]) end
+return counted
+`;
+
+export interface BatchReport {
+  runUid: string;
+  batchId: string;
+  outcome: BatchOutcome;
+  /** Blocks the batch covered (counted for `succeeded` only). */
+  blocks: number;
+  /** Rows it wrote, all datasets together (counted for `succeeded` only). */
+  rows: number;
+  /** For `failed`: why, and on which attempt. */
+  error?: string;
+  attempt?: number;
+  now: Date;
+}
+
+export interface FailedBatch {
+  batchId: string;
+  error: string;
+  attempt: number | undefined;
+  failedAt: Date;
+}
+
+export interface RunProgress {
+  succeeded: number;
+  skipped: number;
+  failed: number;
+  /** Failed attempts that were retried (an event count, not a batch count). */
+  retried: number;
+  blocks: number;
+  rows: number;
+  lastProgressAt: Date | undefined;
+  lastFailureAt: Date | undefined;
+  /** Newest first; at most maxFailures. */
+  failedBatches: FailedBatch[];
+}
+
+export interface ProgressStoreOptions {
+  prefix?: string;
+  maxFailures?: number;
+  ttlSeconds?: number;
+}
+
+function assertUid(uid: string): void {
+  if (!UID_PATTERN.test(uid)) throw new Error(`invalid run uid ${JSON.stringify(uid)}`);
+}
+
+function toCount(value: string | undefined): number {
+  const parsed = Number(value ?? 0);
+  return Number.isSafeInteger(parsed) ? parsed : 0;
+}
+
+function toDate(value: string | undefined): Date | undefined {
+  if (value === undefined) return undefined;
+  const ms = Number(value);
+  return Number.isFinite(ms) ? new Date(ms) : undefined;
+}
+
+export class RunProgressStore {
+  readonly #redis: RedisClient;
+  readonly #prefix: string;
+  readonly #maxFailures: number;
+  readonly #ttlSeconds: number;
+
+  constructor(redis: RedisClient, options: ProgressStoreOptions = {}) {
+    const prefix = options.prefix ?? DEFAULT_PROGRESS_PREFIX;
+    if (!PREFIX_PATTERN.test(prefix)) throw new Error(`invalid Redis key prefix ${JSON.stringify(prefix)}`);
+    this.#redis = redis;
+    this.#prefix = prefix;
+    this.#maxFailures = options.maxFailures ?? DEFAULT_MAX_FAILURES;
+    this.#ttlSeconds = options.ttlSeconds ?? DEFAULT_PROGRESS_TTL_SECONDS;
+  }
+
+  keys(runUid: string): { progress: string; outcomes: string; failures: string } {
+    assertUid(runUid);
+    const base = `${this.#prefix}run:${runUid}`;
+    return { progress: `${base}:progress`, outcomes: `${base}:outcomes`, failures: `${base}:failures` };
+  }
+
+  /** Records a batch's outcome; true when it changed the counts, false for a repeat. */
+  async recordOutcome(report: BatchReport): Promise<boolean> {
+    if (!BATCH_ID_PATTERN.test(report.batchId))
+      throw new Error(`invalid batch id ${JSON.stringify(report.batchId)}`);
+    if (!BATCH_OUTCOMES.includes(report.outcome))
+      throw new Error(`invalid outcome ${JSON.stringify(report.outcome)}`);
+    for (const [name, value] of [
+      ['blocks', report.blocks],
+      ['rows', report.rows],
+    ] as const) {
+      if (!Number.isSafeInteger(value) || value < 0) throw new Error(`invalid ${name} count ${value}`);
+    }
+    const keys = this.keys(report.runUid);
+    const failure = JSON.stringify({
+      error: (report.error ?? '').slice(0, MAX_FAILURE_ERROR_CHARS),
+      attempt: report.attempt,
+      failedAt: report.now.getTime(),
+    });
+    const counted = await this.#redis.eval(
+      RECORD_OUTCOME,
+      3,
+      keys.progress,
+      keys.outcomes,
+      keys.failures,
+      report.batchId,
+      report.outcome,
+      String(report.blocks),
+      String(report.rows),
+      String(report.now.getTime()),
+      failure,
+      String(this.#maxFailures),
+      String(this.#ttlSeconds),
+    );
+    return counted === 1;
+  }
+
+  /** Counts a failed attempt that will be retried (the batch is not failed yet). */
+  async recordRetry(runUid: string, now: Date): Promise<void> {
+    const keys = this.keys(runUid);
+    await this.#redis
+      .multi()
+      .hincrby(keys.progress, 'retried', 1)
+      .hset(keys.progress, 'lastFailureAt', String(now.getTime()))
+      .expire(keys.progress, this.#ttlSeconds)
+      .exec();
+  }
+
+  /** The operator's view of a run. A run nobody reported on reads as all zeros. */
+  async readProgress(runUid: string): Promise<RunProgress> {
+    const keys = this.keys(runUid);
+    const [counts, failures] = await Promise.all([
+      this.#redis.hgetall(keys.progress),
+      this.#redis.hgetall(keys.failures),
+    ]);
+    const failedBatches: FailedBatch[] = Object.entries(failures).map(([batchId, json]) => {
+      const parsed = JSON.parse(json) as { error?: string; attempt?: number; failedAt?: number };
+      return {
+        batchId,
+        error: parsed.error ?? '',
+        attempt: parsed.attempt,
+        failedAt: new Date(parsed.failedAt ?? 0),
+      };
+    });
+    failedBatches.sort(
+      (a, b) => b.failedAt.getTime() - a.failedAt.getTime() || a.batchId.localeCompare(b.batchId),
+    );
+    return {
+      succeeded: toCount(counts.succeeded),
+      skipped: toCount(counts.skipped),
+      failed: toCount(counts.failed),
+      retried: toCount(counts.retried),
+      blocks: toCount(counts.blocks),
+      rows: toCount(counts.rows),
+      lastProgressAt: toDate(counts.lastProgressAt),
+      lastFailureAt: toDate(counts.lastFailureAt),
+      failedBatches,
+    };
+  }
+
+  /** Forgets a run (the operator's finalizer, when the ModelRun is deleted). */
+  async deleteRun(runUid: string): Promise<void> {
+    const keys = this.keys(runUid);
+    await this.#redis.del(keys.progress, keys.outcomes, keys.failures);
+  }
+}

@@ -1,0 +1,135 @@
+// Pure: the command line of `model-runner` → what to do. No env, no I/O: the caller
+// passes the environment in, so every default is visible and testable.
+import { parseArgs } from 'node:util';
+
+export const USAGE = `usage:
+  model-runner models list [--json]
+  model-runner models run <model> --chain <chain> --blocks <first>-<last> [options]
+
+run options:
+  --chain <name>              a chain of chains/chains.json (e.g. local, ethereum)
+  --blocks <first>-<last>     inclusive block range; whole covering batches are run
+  --rpc <url>                 JSON-RPC endpoint (default: the chain's env var, e.g. ETH_RPC_URL)
+  --lake <dir|gs://b/p>       data lake (default: LAKE_URL)
+  --clickhouse <url>          marker store: http(s)://user:pass@host:port, or chdb:///dir for an
+                              embedded one (default: CLICKHOUSE_URL; required one way or the other)
+  --clickhouse-database <db>  database of blockbatch_markers (default: CLICKHOUSE_DATABASE or "default")
+  --redis <url>               token metadata cache (default: REDIS_URL; none = no cache)
+  --redis-prefix <prefix>     key prefix of that cache (default: "model-runner:", the workers' own)
+  --rps <n>                   JSON-RPC calls per second (default: unlimited)
+  --force                     rewrite batches whose markers are complete
+  --json                      print the summary as JSON
+  --verbose                   log progress (pino JSON on stderr)`;
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export type CliCommand =
+  { command: 'help' } | { command: 'list'; json: boolean } | ({ command: 'run' } & RunArguments);
+
+export interface RunArguments {
+  model: string;
+  chain: string;
+  /** Half-open, as everywhere in the data plane. */
+  range: { minBlock: number; maxBlock: number };
+  rpcUrl: string | undefined;
+  lakeUrl: string;
+  clickhouseUrl: string;
+  clickhouseDatabase: string;
+  redisUrl: string | undefined;
+  redisPrefix: string;
+  requestsPerSecond: number;
+  force: boolean;
+  json: boolean;
+  verbose: boolean;
+}
+
+/** `A-B` (inclusive, as people write ranges) → `[A, B+1)`. */
+export function parseBlockRange(text: string): { minBlock: number; maxBlock: number } {
+  const match = /^(\d{1,15})-(\d{1,15})$/.exec(text);
+  if (!match)
+    throw new UsageError(`--blocks must be <first>-<last>, e.g. 0-999, not ${JSON.stringify(text)}`);
+  const first = Number(match[1]);
+  const last = Number(match[2]);
+  if (last < first) throw new UsageError(`--blocks ${text}: the last block comes before the first`);
+  return { minBlock: first, maxBlock: last + 1 };
+}
+
+export function parseCommandLine(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): CliCommand {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        chain: { type: 'string' },
+        blocks: { type: 'string' },
+        rpc: { type: 'string' },
+        lake: { type: 'string' },
+        clickhouse: { type: 'string' },
+        'clickhouse-database': { type: 'string' },
+        redis: { type: 'string' },
+        'redis-prefix': { type: 'string' },
+        rps: { type: 'string' },
+        force: { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        verbose: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help || positionals.length === 0) return { command: 'help' };
+  const [group, action, model, ...extra] = positionals;
+  if (group !== 'models') throw new UsageError(`unknown command ${JSON.stringify(group)}`);
+  if (action === 'list') {
+    if (model !== undefined) throw new UsageError('models list takes no arguments');
+    return { command: 'list', json: values.json };
+  }
+  if (action !== 'run') throw new UsageError(`unknown command models ${JSON.stringify(action ?? '')}`);
+  if (!model) throw new UsageError('models run needs a model name (see: model-runner models list)');
+  if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
+  if (!values.chain) throw new UsageError('--chain is required');
+  if (!values.blocks) throw new UsageError('--blocks is required');
+  const range = parseBlockRange(values.blocks);
+  const lakeUrl = values.lake ?? env.LAKE_URL;
+  if (!lakeUrl) throw new UsageError('--lake (or LAKE_URL) is required');
+  const clickhouseUrl = values.clickhouse ?? env.CLICKHOUSE_URL;
+  if (!clickhouseUrl) {
+    throw new UsageError(
+      'a marker store is required: --clickhouse http://host:8123 (or CLICKHOUSE_URL), or --clickhouse chdb:///dir for an embedded one',
+    );
+  }
+  const redisPrefix = values['redis-prefix'] ?? 'model-runner:';
+  if (!/^[A-Za-z0-9:_.-]{1,100}$/.test(redisPrefix))
+    throw new UsageError('--redis-prefix: letters, digits and :_.- only');
+  let requestsPerSecond = 0;
+  if (values.rps !== undefined) {
+    requestsPerSecond = Number(values.rps);
+    if (!Number.isFinite(requestsPerSecond) || requestsPerSecond <= 0)
+      throw new UsageError('--rps must be a positive number');
+  }
+  return {
+    command: 'run',
+    model,
+    chain: values.chain,
+    range,
+    rpcUrl: values.rpc,
+    lakeUrl,
+    clickhouseUrl,
+    clickhouseDatabase: values['clickhouse-database'] ?? env.CLICKHOUSE_DATABASE ?? 'default',
+    redisUrl: (values.redis ?? env.REDIS_URL) || undefined,
+    redisPrefix,
+    requestsPerSecond,
+    force: values.force,
+    json: values.json,
+    verbose: values.verbose,
+  };
+}

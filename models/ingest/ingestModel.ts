@@ -1,0 +1,95 @@
+// ingest: JSON-RPC → ingestion/blocks_v1, ingestion/transactions_v1, ingestion/logs_v1.
+// Blocks come through batched eth_getBlockByNumber (full transactions), logs through
+// eth_getLogs over the batch's range; the client handles retries and the rate limit.
+import type { EthereumRpc } from '../../adapters/ethereum/ethereumRpc.ts';
+import { RpcError } from '../../adapters/ethereum/rpcErrors.ts';
+import type { RpcLog } from '../../adapters/ethereum/rpcShapes.ts';
+import { highestSafeBlock } from '../../adapters/ethereum/safeTip.ts';
+import { INGESTION_ROOT_PATHS } from '../../dataplane/paths.ts';
+import { BatchNotReadyError } from '../batchReadiness.ts';
+import type { ModelDefinition } from '../modelDefinition.ts';
+import { ingestionRows } from './ingestRows.ts';
+import { blocksSchema, logsSchema, transactionsSchema } from './ingestSchemas.ts';
+
+/**
+ * eth_getLogs over [from, to]; a range the node refuses (too many results, range too
+ * wide: JSON-RPC errors) is split in halves, down to single blocks, before giving up.
+ */
+export async function getLogsSplitting(
+  rpc: EthereumRpc,
+  fromBlock: number,
+  toBlock: number,
+  signal?: AbortSignal,
+): Promise<RpcLog[]> {
+  try {
+    return await rpc.getLogs({ fromBlock, toBlock }, signal);
+  } catch (error) {
+    if (!(error instanceof RpcError) || error.kind !== 'rpc' || fromBlock === toBlock) throw error;
+    const middle = Math.floor((fromBlock + toBlock) / 2);
+    const first = await getLogsSplitting(rpc, fromBlock, middle, signal);
+    const second = await getLogsSplitting(rpc, middle + 1, toBlock, signal);
+    return first.concat(second);
+  }
+}
+
+export const ingestModel: ModelDefinition = {
+  name: 'ingest',
+  version: 1,
+  kind: 'nonreads',
+  description: 'Blocks, transactions and logs from JSON-RPC into ingestion/*_v1',
+  inputRootPaths: [],
+  datasets: [
+    {
+      name: 'blocks',
+      rootPath: INGESTION_ROOT_PATHS.blocks,
+      schema: blocksSchema,
+      timestampColumn: 'block_timestamp',
+      keyColumns: ['block_number'],
+    },
+    {
+      name: 'transactions',
+      rootPath: INGESTION_ROOT_PATHS.transactions,
+      schema: transactionsSchema,
+      timestampColumn: 'block_timestamp',
+      keyColumns: ['transaction_hash'],
+    },
+    {
+      name: 'logs',
+      rootPath: INGESTION_ROOT_PATHS.logs,
+      schema: logsSchema,
+      timestampColumn: 'block_timestamp',
+      keyColumns: ['block_number', 'log_index'],
+    },
+  ],
+
+  async run(batch, context) {
+    const { rpc, signal } = context;
+    const lastBlock = batch.maxBlock - 1;
+    // Blocks near the tip may still be reorganised away: wait until the whole batch is safe.
+    const safe = await highestSafeBlock(rpc, context.chain.tipSafetyBlocks, signal);
+    if (lastBlock > safe) {
+      throw new BatchNotReadyError(
+        `batch ${batch.minBlock}-${lastBlock} is not safe yet: the highest safe block is ${safe} ` +
+          `(tip safety distance ${context.chain.tipSafetyBlocks})`,
+      );
+    }
+    const numbers = Array.from({ length: batch.maxBlock - batch.minBlock }, (_, i) => batch.minBlock + i);
+    const [blocks, logs] = await Promise.all([
+      rpc.getBlocks(numbers, signal),
+      getLogsSplitting(rpc, batch.minBlock, lastBlock, signal),
+    ]);
+    const rows = ingestionRows(batch, blocks, logs);
+    context.logger.debug(
+      { blocks: rows.blocks.length, transactions: rows.transactions.length, logs: rows.logs.length },
+      'ingested batch',
+    );
+    return {
+      datasets: {
+        blocks: { kind: 'rows', rows: rows.blocks },
+        transactions: { kind: 'rows', rows: rows.transactions },
+        logs: { kind: 'rows', rows: rows.logs },
+      },
+      dts: rows.dts,
+    };
+  },
+};

@@ -1,0 +1,131 @@
+// Pure: validated JSON-RPC blocks and logs → ingestion rows, with the consistency checks
+// that catch a reorg or a lagging node between the two kinds of calls.
+import type { RpcBlock, RpcLog } from '../../adapters/ethereum/rpcShapes.ts';
+import { RpcError } from '../../adapters/ethereum/rpcErrors.ts';
+import type { BlockBatch } from '../../dataplane/batches.ts';
+import { dtOfTimestamp } from '../../dataplane/paths.ts';
+import type { ParquetRow } from '../../dataplane/parquetSchema.ts';
+
+export interface IngestionRows {
+  blocks: ParquetRow[];
+  transactions: ParquetRow[];
+  logs: ParquetRow[];
+  /** The days of the batch's blocks, sorted. */
+  dts: string[];
+}
+
+/**
+ * Builds the rows of one batch. Throws a retryable RpcError when the node's answers do
+ * not describe one chain (a log pointing at a block hash we did not fetch: a reorg or
+ * two nodes behind a load balancer), so the batch is simply tried again.
+ */
+export function ingestionRows(
+  batch: BlockBatch,
+  blocks: readonly RpcBlock[],
+  logs: readonly RpcLog[],
+): IngestionRows {
+  const expected = batch.maxBlock - batch.minBlock;
+  if (blocks.length !== expected) {
+    throw new RpcError(
+      'invalid-response',
+      'eth_getBlockByNumber',
+      `got ${blocks.length} blocks, expected ${expected}`,
+      {
+        retryable: false,
+      },
+    );
+  }
+  const byNumber = new Map<number, RpcBlock>();
+  const dts = new Set<string>();
+  const blockRows: ParquetRow[] = [];
+  const transactionRows: ParquetRow[] = [];
+  let previous: RpcBlock | undefined;
+  for (const block of blocks) {
+    if (block.number < batch.minBlock || block.number >= batch.maxBlock || byNumber.has(block.number)) {
+      throw new RpcError('invalid-response', 'eth_getBlockByNumber', `unexpected block ${block.number}`, {
+        retryable: false,
+      });
+    }
+    if (previous && previous.number + 1 === block.number && block.parentHash !== previous.hash) {
+      throw new RpcError(
+        'invalid-response',
+        'eth_getBlockByNumber',
+        `block ${block.number} does not extend block ${previous.number} (reorg while fetching?)`,
+        {
+          retryable: true,
+        },
+      );
+    }
+    previous = block;
+    byNumber.set(block.number, block);
+    dts.add(dtOfTimestamp(block.timestamp));
+    blockRows.push({
+      block_number: block.number,
+      block_timestamp: block.timestamp,
+      block_hash: block.hash,
+      parent_hash: block.parentHash,
+      miner: block.miner,
+      gas_limit: block.gasLimit,
+      gas_used: block.gasUsed,
+      base_fee_per_gas: block.baseFeePerGas,
+      transaction_count: block.transactions.length,
+    });
+    for (const tx of block.transactions) {
+      transactionRows.push({
+        block_number: block.number,
+        block_timestamp: block.timestamp,
+        transaction_hash: tx.hash,
+        transaction_index: tx.transactionIndex,
+        from_address: tx.from,
+        to_address: tx.to,
+        value: tx.value,
+        nonce: tx.nonce,
+        gas: tx.gas,
+        gas_price: tx.gasPrice,
+        max_fee_per_gas: tx.maxFeePerGas,
+        max_priority_fee_per_gas: tx.maxPriorityFeePerGas,
+        input: tx.input,
+        transaction_type: tx.type,
+      });
+    }
+  }
+  const logRows: ParquetRow[] = [];
+  for (const log of logs) {
+    const block = byNumber.get(log.blockNumber);
+    if (!block) {
+      throw new RpcError(
+        'invalid-response',
+        'eth_getLogs',
+        `log in block ${log.blockNumber}, outside the batch`,
+        {
+          retryable: false,
+        },
+      );
+    }
+    if (log.blockHash !== block.hash || log.removed) {
+      throw new RpcError(
+        'invalid-response',
+        'eth_getLogs',
+        `log of block ${log.blockNumber} has another block hash (reorg while fetching?)`,
+        {
+          retryable: true,
+        },
+      );
+    }
+    logRows.push({
+      block_number: log.blockNumber,
+      block_timestamp: block.timestamp,
+      block_hash: log.blockHash,
+      transaction_hash: log.transactionHash,
+      transaction_index: log.transactionIndex,
+      log_index: log.logIndex,
+      address: log.address,
+      topic0: log.topics[0] ?? null,
+      topic1: log.topics[1] ?? null,
+      topic2: log.topics[2] ?? null,
+      topic3: log.topics[3] ?? null,
+      data: log.data,
+    });
+  }
+  return { blocks: blockRows, transactions: transactionRows, logs: logRows, dts: [...dts].sort() };
+}

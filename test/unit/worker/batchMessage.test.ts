@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  batchIdOf,
+  encodeBatchMessage,
+  parseBatchMessage,
+  validateBatchMessage,
+  type BatchMessage,
+} from '../../../adapters/rabbitmq/batchMessage.ts';
+
+const valid: BatchMessage = {
+  runId: { namespace: 'team-a', name: 'erc20-transfers-2024', uid: '6f1c2a4e-1b2c-4d5e-8f90-123456789abc' },
+  batchId: 'ethereum/erc20_transfers/18000000',
+  model: 'erc20_transfers',
+  version: 1,
+  chain: 'ethereum',
+  minBlock: 18_000_000,
+  maxBlock: 18_000_500,
+  force: false,
+  maxRetries: 3,
+  attempt: 1,
+  enqueuedAt: '2024-10-01T12:00:00.000Z',
+};
+
+function withField(field: string, value: unknown): Record<string, unknown> {
+  return { ...valid, [field]: value };
+}
+
+test('a well-formed message parses to the same values', () => {
+  const parsed = parseBatchMessage(Buffer.from(JSON.stringify(valid)));
+  assert.deepEqual(parsed, { ok: true, message: valid });
+});
+
+test('unknown extra fields are ignored (a newer operator may add some)', () => {
+  const parsed = validateBatchMessage({ ...valid, priority: 'high' });
+  assert.deepEqual(parsed, { ok: true, message: valid });
+});
+
+test('encode then parse round-trips', () => {
+  assert.deepEqual(parseBatchMessage(encodeBatchMessage(valid)), { ok: true, message: valid });
+});
+
+test('batchIdOf is <chain>/<model>/<minBlock>', () => {
+  assert.equal(batchIdOf('op', 'ingest', 123_400_000), 'op/ingest/123400000');
+});
+
+const rejections: [string, unknown, RegExp][] = [
+  ['not an object', [], /JSON object/],
+  ['null', null, /JSON object/],
+  ['runId missing', withField('runId', undefined), /runId must be an object/],
+  ['runId a string', withField('runId', 'ns/name'), /runId must be an object/],
+  ['namespace upper case', withField('runId', { ...valid.runId, namespace: 'Team' }), /runId.namespace/],
+  ['run name with a slash', withField('runId', { ...valid.runId, name: 'a/b' }), /runId.name/],
+  ['uid empty', withField('runId', { ...valid.runId, uid: '' }), /runId.uid/],
+  ['model with a path', withField('model', '../etc'), /model/],
+  ['model upper case', withField('model', 'ERC20'), /model/],
+  ['version zero', withField('version', 0), /version/],
+  ['version a string', withField('version', '1'), /version must be an integer/],
+  ['chain with a hyphen', withField('chain', 'op-mainnet'), /chain/],
+  ['chain with a quote', withField('chain', "eth'; DROP"), /chain/],
+  ['minBlock negative', withField('minBlock', -1), /minBlock/],
+  ['minBlock fractional', withField('minBlock', 1.5), /minBlock must be an integer/],
+  ['minBlock unsafe', withField('minBlock', 2 ** 60), /minBlock must be an integer/],
+  ['maxBlock equal to minBlock', withField('maxBlock', valid.minBlock), /maxBlock must be greater/],
+  ['force a string', withField('force', 'true'), /force must be a boolean/],
+  ['maxRetries over the limit', withField('maxRetries', 101), /maxRetries/],
+  ['attempt zero', withField('attempt', 0), /attempt/],
+  ['enqueuedAt not ISO', withField('enqueuedAt', 'yesterday'), /enqueuedAt/],
+  [
+    'enqueuedAt impossible day',
+    withField('enqueuedAt', '2024-13-45T00:00:00Z'),
+    /enqueuedAt is not a valid time/,
+  ],
+  ['batchId of another block', withField('batchId', 'ethereum/erc20_transfers/1'), /batchId must be/],
+  ['batchId missing', withField('batchId', undefined), /batchId must be a string/],
+];
+
+for (const [name, value, reason] of rejections) {
+  test(`rejects: ${name}`, () => {
+    const parsed = validateBatchMessage(value);
+    assert.equal(parsed.ok, false);
+    assert.match((parsed as { reason: string }).reason, reason);
+  });
+}
+
+const bodies: [string, string | Buffer, RegExp][] = [
+  ['not JSON', 'hello', /not JSON/],
+  ['truncated JSON', '{"runId":', /not JSON/],
+  ['empty body', '', /not JSON/],
+  ['a JSON string', '"batch"', /JSON object/],
+  ['oversized', Buffer.alloc(20_000, 0x20), /bytes, more than/],
+];
+
+for (const [name, body, reason] of bodies) {
+  test(`parseBatchMessage never throws: ${name}`, () => {
+    const parsed = parseBatchMessage(body);
+    assert.equal(parsed.ok, false);
+    assert.match((parsed as { reason: string }).reason, reason);
+  });
+}
+
+test('encodeBatchMessage refuses an invalid message', () => {
+  assert.throws(() => encodeBatchMessage({ ...valid, chain: 'Bad' }), /invalid batch message: chain/);
+});

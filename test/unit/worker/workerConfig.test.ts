@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { DEFAULT_RETRY_DELAYS_MS } from '../../../adapters/rabbitmq/retrySchedule.ts';
+import { describeConfig, parseWorkerConfig } from '../../../worker-image/workerConfig.ts';
+
+const base = {
+  WORKER_QUEUES: 'ethereum_backfill_nonreads,backfill_2',
+  RABBITMQ_URL: 'amqp://guest:secret@127.0.0.1:5672',
+  LAKE_URL: '/data/lake',
+  CLICKHOUSE_URL: 'http://default:chpass@127.0.0.1:8123',
+  KAFKA_BROKERS: '127.0.0.1:9092, 127.0.0.2:9092',
+  SINK_ENV: 'prod',
+  REDIS_URL: 'redis://127.0.0.1:6379',
+};
+const defaults = { hostname: 'host-1' };
+
+test('queue mode with the defaults', () => {
+  const config = parseWorkerConfig(base, defaults);
+  assert.deepEqual(config, {
+    mode: 'queue',
+    queues: ['ethereum_backfill_nonreads', 'backfill_2'],
+    prefetch: 1,
+    concurrency: 1,
+    retryDelaysMs: DEFAULT_RETRY_DELAYS_MS,
+    shutdownGraceMs: 25_000,
+    workerName: 'host-1',
+    jobBatches: undefined,
+    jobCompletionIndex: undefined,
+    lakeUrl: '/data/lake',
+    gcsEndpoint: undefined,
+    clickhouseUrl: 'http://default:chpass@127.0.0.1:8123',
+    clickhouseDatabase: 'default',
+    kafka: {
+      brokers: ['127.0.0.1:9092', '127.0.0.2:9092'],
+      sinkEnv: 'prod',
+      partitions: 3,
+      replicationFactor: 1,
+    },
+    redisUrl: 'redis://127.0.0.1:6379',
+    progressPrefix: 'model-runner:',
+    rabbitmqUrl: 'amqp://guest:secret@127.0.0.1:5672',
+    metricsHost: '127.0.0.1',
+    metricsPort: 9464,
+    logLevel: 'info',
+    chainsFile: undefined,
+  });
+});
+
+test('prefetch follows concurrency unless set; the pod name becomes the worker name', () => {
+  const config = parseWorkerConfig({ ...base, WORKER_CONCURRENCY: '4', HOSTNAME: 'worker-abc' }, defaults);
+  assert.deepEqual([config.concurrency, config.prefetch, config.workerName], [4, 4, 'worker-abc']);
+  const explicit = parseWorkerConfig(
+    { ...base, WORKER_CONCURRENCY: '2', WORKER_PREFETCH: '3', WORKER_NAME: 'w' },
+    defaults,
+  );
+  assert.deepEqual([explicit.concurrency, explicit.prefetch, explicit.workerName], [2, 3, 'w']);
+});
+
+test('job mode takes a batch list and an optional completion index, and needs no RabbitMQ', () => {
+  const { RABBITMQ_URL: _url, WORKER_QUEUES: _queues, ...rest } = base;
+  const config = parseWorkerConfig(
+    { ...rest, WORKER_MODE: 'job', WORKER_BATCHES_FILE: '/etc/batches.json', JOB_COMPLETION_INDEX: '7' },
+    defaults,
+  );
+  assert.deepEqual(
+    [config.mode, config.jobBatches, config.jobCompletionIndex, config.rabbitmqUrl, config.queues],
+    ['job', { file: '/etc/batches.json' }, 7, undefined, []],
+  );
+});
+
+test('WORKER_SINK=none turns the Kafka sink off and needs no brokers', () => {
+  const { KAFKA_BROKERS: _brokers, SINK_ENV: _env, ...rest } = base;
+  assert.equal(parseWorkerConfig({ ...rest, WORKER_SINK: 'none' }, defaults).kafka, undefined);
+});
+
+const refusals: [string, Record<string, string | undefined>, RegExp][] = [
+  ['unknown mode', { WORKER_MODE: 'batch' }, /WORKER_MODE must be queue or job/],
+  ['no queues', { WORKER_QUEUES: '' }, /WORKER_QUEUES is required/],
+  [
+    'a bad queue name',
+    { WORKER_QUEUES: 'ethereum_backfill_nonreads,orders' },
+    /"orders" is not a work queue/,
+  ],
+  ['a DLQ as work queue', { WORKER_QUEUES: 'ethereum_backfill_nonreads.dlq' }, /is not a work queue/],
+  ['a queue twice', { WORKER_QUEUES: 'backfill_1,backfill_1' }, /lists a queue twice/],
+  ['no RabbitMQ URL', { RABBITMQ_URL: undefined }, /RABBITMQ_URL is required/],
+  ['RabbitMQ over http', { RABBITMQ_URL: 'http://127.0.0.1' }, /RABBITMQ_URL must be amqp/],
+  ['no lake', { LAKE_URL: ' ' }, /LAKE_URL is required/],
+  ['ClickHouse not a URL', { CLICKHOUSE_URL: 'clickhouse' }, /CLICKHOUSE_URL is not a URL/],
+  ['a bad database', { CLICKHOUSE_DATABASE: 'db;drop' }, /CLICKHOUSE_DATABASE/],
+  ['no sink env', { SINK_ENV: undefined }, /SINK_ENV is required/],
+  ['sink env with a hyphen', { SINK_ENV: 'pr-od' }, /SINK_ENV must match/],
+  ['a bad broker', { KAFKA_BROKERS: 'kafka' }, /invalid Kafka broker/],
+  ['unknown sink', { WORKER_SINK: 'stdout' }, /WORKER_SINK must be kafka or none/],
+  ['redis over http', { REDIS_URL: 'http://127.0.0.1' }, /REDIS_URL must be redis/],
+  ['concurrency zero', { WORKER_CONCURRENCY: '0' }, /WORKER_CONCURRENCY must be between 1 and 64/],
+  ['prefetch a word', { WORKER_PREFETCH: 'many' }, /WORKER_PREFETCH must be an integer/],
+  [
+    'retry delays decreasing',
+    { WORKER_RETRY_DELAYS_MS: '500,100' },
+    /WORKER_RETRY_DELAYS_MS: retry delays must be strictly increasing/,
+  ],
+  ['a bad prefix', { REDIS_PROGRESS_PREFIX: 'a b' }, /REDIS_PROGRESS_PREFIX/],
+  ['a bad log level', { LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
+  ['a bad worker name', { WORKER_NAME: 'a b' }, /WORKER_NAME/],
+  [
+    'job mode without batches',
+    { WORKER_MODE: 'job' },
+    /exactly one of WORKER_BATCHES and WORKER_BATCHES_FILE/,
+  ],
+  [
+    'job mode with both lists',
+    { WORKER_MODE: 'job', WORKER_BATCHES: '[]', WORKER_BATCHES_FILE: '/x' },
+    /exactly one of/,
+  ],
+  [
+    'a negative index',
+    { WORKER_MODE: 'job', WORKER_BATCHES: '[]', JOB_COMPLETION_INDEX: '-1' },
+    /JOB_COMPLETION_INDEX must be an integer/,
+  ],
+];
+
+for (const [name, overrides, expected] of refusals) {
+  test(`refuses: ${name}`, () => {
+    assert.throws(() => parseWorkerConfig({ ...base, ...overrides }, defaults), expected);
+  });
+}
+
+test('describeConfig hides passwords and inline batch lists', () => {
+  const described = describeConfig(
+    parseWorkerConfig({ ...base, WORKER_MODE: 'job', WORKER_BATCHES: '[{"secret":1}]' }, defaults),
+  );
+  const text = JSON.stringify(described);
+  assert.doesNotMatch(text, /chpass|secret/);
+  assert.equal(described.clickhouseUrl, 'http://default:***@127.0.0.1:8123/');
+  assert.deepEqual(described.jobBatches, { inline: '<inline>' });
+});

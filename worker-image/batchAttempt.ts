@@ -1,0 +1,123 @@
+// One attempt at one batch, whatever delivered it (a queue or a Job's batch list): refuse what
+// cannot run, run it, record the outcome in the run's progress, observe metrics, and say what
+// happened. What to do next (ack, retry, dead-letter, hand back) is the caller's business.
+import type { Logger } from 'pino';
+import type { BatchMessage } from '../adapters/rabbitmq/batchMessage.ts';
+import { runLabel } from '../adapters/rabbitmq/batchMessage.ts';
+import type { WorkerMetrics } from '../adapters/metrics/workerMetrics.ts';
+import type { RunProgressStore } from '../adapters/redis/progress.ts';
+import { BatchFailure, classifyFailure, type FailureClass } from './batchFailure.ts';
+import type { BatchRunner } from './batchRunner.ts';
+
+export type AttemptResult =
+  | { kind: 'done'; outcome: 'succeeded' | 'skipped'; blocks: number; rows: number }
+  | { kind: 'failed'; failure: FailureClass }
+  /** The worker is shutting down and the batch did not finish: hand it back untouched. */
+  | { kind: 'interrupted' };
+
+export interface AttemptDeps {
+  runner: BatchRunner;
+  progress: RunProgressStore;
+  metrics: WorkerMetrics;
+  logger: Logger;
+  clock: () => Date;
+  /** Waits between the few in-place retries of the progress write (injected for tests). */
+  sleep: (ms: number) => Promise<void>;
+}
+
+/** The fields every log line about a batch carries. */
+export function batchLogFields(message: BatchMessage): Record<string, unknown> {
+  return {
+    runId: runLabel(message.runId),
+    runUid: message.runId.uid,
+    batchId: message.batchId,
+    model: message.model,
+    chain: message.chain,
+    attempt: message.attempt,
+  };
+}
+
+const PROGRESS_WRITE_DELAYS_MS = [200, 1_000, 3_000];
+
+/**
+ * Progress is written after the markers, so a Redis blip must not turn a committed batch into
+ * a failure: retry it in place a few times. If Redis stays down the attempt fails, and the
+ * next attempt finds the markers complete and reports the batch as skipped.
+ */
+async function recordWithRetries(deps: AttemptDeps, write: () => Promise<unknown>): Promise<void> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      await write();
+      return;
+    } catch (error) {
+      const delay = PROGRESS_WRITE_DELAYS_MS[attempt];
+      if (delay === undefined) {
+        throw new BatchFailure('redis', `redis: progress not recorded: ${(error as Error).message}`, {
+          retryable: true,
+          cause: error,
+        });
+      }
+      await deps.sleep(delay);
+    }
+  }
+}
+
+export async function attemptBatch(
+  message: BatchMessage,
+  signal: AbortSignal,
+  deps: AttemptDeps,
+): Promise<AttemptResult> {
+  const logger = deps.logger.child(batchLogFields(message));
+  const labels = { model: message.model, chain: message.chain };
+  const started = performance.now();
+  deps.metrics.inFlight.inc();
+  try {
+    const refusal = deps.runner.refuse(message);
+    if (refusal) throw new BatchFailure(refusal.reason, refusal.message, { retryable: false });
+    logger.info(
+      { minBlock: message.minBlock, maxBlock: message.maxBlock, force: message.force },
+      'batch started',
+    );
+    const result = await deps.runner.run({ message, signal, logger });
+    const blocks = message.maxBlock - message.minBlock;
+    const rows = Object.values(result.rowsByDataset).reduce((sum, count) => sum + count, 0);
+    const outcome = result.skipped ? 'skipped' : 'succeeded';
+    await recordWithRetries(deps, () =>
+      deps.progress.recordOutcome({
+        runUid: message.runId.uid,
+        batchId: message.batchId,
+        outcome,
+        blocks,
+        rows,
+        now: deps.clock(),
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    deps.metrics.batches.inc({ ...labels, result: outcome });
+    deps.metrics.batchDuration.observe({ ...labels, result: outcome }, seconds);
+    if (!result.skipped) {
+      deps.metrics.blocksModeled.inc(labels, blocks);
+      for (const [dataset, count] of Object.entries(result.rowsByDataset)) {
+        deps.metrics.rowsWritten.inc({ ...labels, dataset }, count);
+      }
+    }
+    logger.info({ outcome, blocks, rows, rowsByDataset: result.rowsByDataset, seconds }, 'batch done');
+    return { kind: 'done', outcome, blocks, rows };
+  } catch (error) {
+    if (signal.aborted) {
+      deps.metrics.batchFailures.inc({ ...labels, reason: 'shutdown' });
+      logger.warn({ err: (error as Error).message }, 'batch interrupted by shutdown; handing it back');
+      return { kind: 'interrupted' };
+    }
+    const failure = classifyFailure(error);
+    deps.metrics.batchFailures.inc({ ...labels, reason: failure.reason });
+    deps.metrics.batchDuration.observe({ ...labels, result: 'failed' }, (performance.now() - started) / 1000);
+    logger.warn(
+      { reason: failure.reason, retryable: failure.retryable, err: failure.message },
+      'batch attempt failed',
+    );
+    return { kind: 'failed', failure };
+  } finally {
+    deps.metrics.inFlight.dec();
+  }
+}

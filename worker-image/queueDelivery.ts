@@ -1,0 +1,148 @@
+// Queue mode: what the worker does with one delivery. Every path ends in a settlement, and a
+// message is acked only once its fate is safe elsewhere: the batch committed (markers written),
+// or a copy confirmed on a retry tier or the dead-letter queue. If that copy cannot be
+// published, the delivery goes back to its queue instead (at-least-once, never at-most-once).
+import type { Logger } from 'pino';
+import { parseBatchMessage, type BatchMessage } from '../adapters/rabbitmq/batchMessage.ts';
+import type { Delivery, DeliveryHandler, Settlement } from '../adapters/rabbitmq/consumer.ts';
+import type { RabbitPublisher } from '../adapters/rabbitmq/publisher.ts';
+import { parseWorkQueueName } from '../adapters/rabbitmq/queueNames.ts';
+import { afterFailure } from '../adapters/rabbitmq/retrySchedule.ts';
+import { attemptBatch, batchLogFields, type AttemptDeps } from './batchAttempt.ts';
+
+export interface QueueDeliveryDeps extends AttemptDeps {
+  publisher: Pick<RabbitPublisher, 'publishRetry' | 'publishDeadLetter'>;
+  retryDelaysMs: readonly number[];
+  workerName: string;
+}
+
+/** A lane queue carries one chain's batches; ad-hoc lanes (`backfill_N`) carry any chain. */
+export function misrouting(queue: string, message: BatchMessage): string | undefined {
+  const parsed = parseWorkQueueName(queue);
+  if (parsed?.kind === 'lane' && parsed.chain !== message.chain) {
+    return `batch of chain ${message.chain} on queue ${queue}, which carries chain ${parsed.chain}`;
+  }
+  return undefined;
+}
+
+async function deadLetter(
+  deps: QueueDeliveryDeps,
+  logger: Logger,
+  delivery: Delivery,
+  details: { reason: string; error: string; attempt?: number },
+  message: BatchMessage | undefined,
+): Promise<Settlement> {
+  try {
+    await deps.publisher.publishDeadLetter(delivery.queue, delivery.body, {
+      ...details,
+      workerName: deps.workerName,
+    });
+  } catch (error) {
+    logger.error({ err: (error as Error).message }, 'could not dead-letter; handing the delivery back');
+    return 'requeue';
+  }
+  if (message) {
+    deps.metrics.batches.inc({ model: message.model, chain: message.chain, result: 'deadLettered' });
+    // The DLQ holds the batch either way; the run's failed list is where the operator shows it.
+    await deps.progress
+      .recordOutcome({
+        runUid: message.runId.uid,
+        batchId: message.batchId,
+        outcome: 'failed',
+        blocks: 0,
+        rows: 0,
+        error: `${details.reason}: ${details.error}`,
+        attempt: details.attempt,
+        now: deps.clock(),
+      })
+      .catch((error: unknown) =>
+        logger.error({ err: (error as Error).message }, 'could not record the failure'),
+      );
+  }
+  logger.error({ reason: details.reason, err: details.error }, 'batch dead-lettered');
+  return 'ack';
+}
+
+export function createDeliveryHandler(deps: QueueDeliveryDeps): DeliveryHandler {
+  return async (delivery, signal) => {
+    const parsed = parseBatchMessage(delivery.body);
+    if (!parsed.ok) {
+      const logger = deps.logger.child({ queue: delivery.queue });
+      deps.metrics.batchFailures.inc({ model: 'unknown', chain: 'unknown', reason: 'malformed' });
+      return deadLetter(deps, logger, delivery, { reason: 'malformed', error: parsed.reason }, undefined);
+    }
+    const message = parsed.message;
+    const logger = deps.logger.child({ queue: delivery.queue, ...batchLogFields(message) });
+    const now = deps.clock();
+    const waited = Math.max(0, now.getTime() - Date.parse(message.enqueuedAt)) / 1000;
+    deps.metrics.timeInQueue.observe({ queue: delivery.queue }, waited);
+    if (delivery.redelivered) logger.info({ deliveryCount: delivery.deliveryCount }, 'redelivered batch');
+
+    const wrongQueue = misrouting(delivery.queue, message);
+    if (wrongQueue) {
+      deps.metrics.batchFailures.inc({ model: message.model, chain: message.chain, reason: 'misrouted' });
+      return deadLetter(
+        deps,
+        logger,
+        delivery,
+        { reason: 'misrouted', error: wrongQueue, attempt: message.attempt },
+        message,
+      );
+    }
+
+    const result = await attemptBatch(message, signal, {
+      ...deps,
+      logger: deps.logger.child({ queue: delivery.queue }),
+    });
+    if (result.kind === 'done') return 'ack';
+    if (result.kind === 'interrupted') {
+      deps.metrics.batches.inc({ model: message.model, chain: message.chain, result: 'requeued' });
+      return 'requeue';
+    }
+
+    const { failure } = result;
+    const next = afterFailure(message.attempt, message.maxRetries, failure.retryable, deps.retryDelaysMs);
+    if (next.kind === 'deadLetter') {
+      const error =
+        next.reason === 'retriesExhausted'
+          ? `gave up after ${message.attempt} attempts: ${failure.message}`
+          : `not retryable: ${failure.message}`;
+      return deadLetter(
+        deps,
+        logger,
+        delivery,
+        { reason: failure.reason, error, attempt: message.attempt },
+        message,
+      );
+    }
+    const retry: BatchMessage = {
+      ...message,
+      attempt: next.nextAttempt,
+      // When it becomes ready on the work queue again: time in queue then excludes the wait.
+      enqueuedAt: new Date(now.getTime() + next.delayMs).toISOString(),
+    };
+    try {
+      await deps.publisher.publishRetry(
+        delivery.queue,
+        next.delayMs,
+        retry,
+        `${failure.reason}: ${failure.message}`,
+      );
+    } catch (error) {
+      logger.error(
+        { err: (error as Error).message },
+        'could not schedule the retry; handing the delivery back',
+      );
+      return 'requeue';
+    }
+    deps.metrics.batches.inc({ model: message.model, chain: message.chain, result: 'retried' });
+    await deps.progress
+      .recordRetry(message.runId.uid, deps.clock())
+      .catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'could not count the retry'));
+    logger.warn(
+      { nextAttempt: next.nextAttempt, delayMs: next.delayMs, reason: failure.reason },
+      'batch retry scheduled',
+    );
+    return 'ack';
+  };
+}

@@ -45,3 +45,6 @@ stack-status: ## Each component, its version, address and health
 
 stack-clean: stack-down ## Stop the stack and delete its state
 	@bash stack/clean.sh
+
+demo: install stack-up ## The main job end to end: transfers on anvil → queued batches → in-cluster workers → lake, Kafka, markers
+	@$(NODE) demo/run.ts

@@ -25,6 +25,35 @@ export interface AttemptDeps {
   sleep: (ms: number) => Promise<void>;
 }
 
+/**
+ * A batch that failed for good (dead-lettered, or out of retries in job mode): counted in
+ * the metrics and put on the run's failed list, which is where the operator shows it.
+ * A progress write that fails is logged, never thrown: the failure is already decided.
+ */
+export async function recordFailedForGood(
+  deps: Pick<AttemptDeps, 'progress' | 'metrics' | 'clock'>,
+  logger: Logger,
+  message: BatchMessage,
+  error: string,
+  attempt: number | undefined,
+): Promise<void> {
+  deps.metrics.batches.inc({ model: message.model, chain: message.chain, result: 'deadLettered' });
+  await deps.progress
+    .recordOutcome({
+      runUid: message.runId.uid,
+      batchId: message.batchId,
+      outcome: 'failed',
+      blocks: 0,
+      rows: 0,
+      error,
+      attempt,
+      now: deps.clock(),
+    })
+    .catch((failure: unknown) =>
+      logger.error({ err: (failure as Error).message }, 'could not record the failure'),
+    );
+}
+
 /** The fields every log line about a batch carries. */
 export function batchLogFields(message: BatchMessage): Record<string, unknown> {
   return {

@@ -5,7 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { validateBatchMessage, type BatchMessage } from '../adapters/rabbitmq/batchMessage.ts';
 import { afterFailure } from '../adapters/rabbitmq/retrySchedule.ts';
-import { attemptBatch, batchLogFields, type AttemptDeps } from './batchAttempt.ts';
+import { attemptBatch, batchLogFields, recordFailedForGood, type AttemptDeps } from './batchAttempt.ts';
 
 export class JobBatchesError extends Error {
   override name = 'JobBatchesError';
@@ -87,21 +87,7 @@ export async function runJobBatches(
       );
       if (next.kind === 'deadLetter') {
         const error = `${result.failure.reason}: ${result.failure.message}`;
-        await deps.progress
-          .recordOutcome({
-            runUid: message.runId.uid,
-            batchId: message.batchId,
-            outcome: 'failed',
-            blocks: 0,
-            rows: 0,
-            error,
-            attempt: message.attempt,
-            now: deps.clock(),
-          })
-          .catch((failure: unknown) =>
-            logger.error({ err: (failure as Error).message }, 'could not record the failure'),
-          );
-        deps.metrics.batches.inc({ model: message.model, chain: message.chain, result: 'deadLettered' });
+        await recordFailedForGood(deps, logger, message, error, message.attempt);
         logger.error({ reason: result.failure.reason, err: result.failure.message }, 'batch failed for good');
         results.push({ batchId: message.batchId, result: 'failed', error });
         break;

@@ -8,7 +8,7 @@ import type { Delivery, DeliveryHandler, Settlement } from '../adapters/rabbitmq
 import type { RabbitPublisher } from '../adapters/rabbitmq/publisher.ts';
 import { parseWorkQueueName } from '../adapters/rabbitmq/queueNames.ts';
 import { afterFailure } from '../adapters/rabbitmq/retrySchedule.ts';
-import { attemptBatch, batchLogFields, type AttemptDeps } from './batchAttempt.ts';
+import { attemptBatch, batchLogFields, recordFailedForGood, type AttemptDeps } from './batchAttempt.ts';
 
 export interface QueueDeliveryDeps extends AttemptDeps {
   publisher: Pick<RabbitPublisher, 'publishRetry' | 'publishDeadLetter'>;
@@ -42,22 +42,8 @@ async function deadLetter(
     return 'requeue';
   }
   if (message) {
-    deps.metrics.batches.inc({ model: message.model, chain: message.chain, result: 'deadLettered' });
     // The DLQ holds the batch either way; the run's failed list is where the operator shows it.
-    await deps.progress
-      .recordOutcome({
-        runUid: message.runId.uid,
-        batchId: message.batchId,
-        outcome: 'failed',
-        blocks: 0,
-        rows: 0,
-        error: `${details.reason}: ${details.error}`,
-        attempt: details.attempt,
-        now: deps.clock(),
-      })
-      .catch((error: unknown) =>
-        logger.error({ err: (error as Error).message }, 'could not record the failure'),
-      );
+    await recordFailedForGood(deps, logger, message, `${details.reason}: ${details.error}`, details.attempt);
   }
   logger.error({ reason: details.reason, err: details.error }, 'batch dead-lettered');
   return 'ack';

@@ -24,6 +24,9 @@ import type { BatchInput, DatasetOutput, ModelContext } from './modelDefinition.
 import type { ModelDataset, RegisteredModel } from './modelRegistry.ts';
 import { type TokenMetadataSource, uncachedTokenMetadata } from './tokenMetadataSource.ts';
 
+/** DuckDB's memory limit per batch unless the caller sets one. */
+export const DEFAULT_DUCKDB_MEMORY_LIMIT = '384MB';
+
 /** One dataset of a batch, in the lake and not yet committed. */
 export interface WrittenDataset {
   dataset: string;
@@ -258,7 +261,14 @@ export async function runModelBatch(options: RunModelBatchOptions): Promise<Batc
   signal.throwIfAborted();
 
   const scratchDir = await mkdtemp(join(tmpdir(), `model-runner-${model.name}-`));
-  const session = await DuckDbSession.open({ threads: 1, ...options.duckDb });
+  // One thread and a bounded memory (spilling to the scratch folder) keep a worker's
+  // footprint predictable: DuckDB's own default would take 80% of the machine's RAM.
+  const session = await DuckDbSession.open({
+    threads: 1,
+    memoryLimit: DEFAULT_DUCKDB_MEMORY_LIMIT,
+    tempDirectory: scratchDir,
+    ...options.duckDb,
+  });
   try {
     const inputs = await resolveInputs(options, scratchDir);
     const context: ModelContext = {

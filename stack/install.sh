@@ -19,6 +19,7 @@ missing=()
 for cmd in "${!apt_for[@]}"; do command -v "$cmd" >/dev/null 2>&1 || missing+=("${apt_for[$cmd]}"); done
 [[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ]] || missing+=(rabbitmq-server)
 [[ -n "$(postgres_bin)" ]] || missing+=(postgresql)
+[[ -x /usr/bin/time ]] || missing+=(time) # GNU time: make bench measures CPU and peak RSS with it
 if ((${#missing[@]})); then
   echo "install: apt packages: ${missing[*]}"
   sudo=()

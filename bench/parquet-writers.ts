@@ -9,25 +9,14 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDbSession, readParquetSql } from '../dataplane/duckDbSession.ts';
-import type { ParquetRow, ParquetSchema } from '../dataplane/parquetSchema.ts';
+import type { ParquetRow } from '../dataplane/parquetSchema.ts';
 import { writeParquet } from '../dataplane/parquetWriter.ts';
+import { ERC20_TRANSFER_TOPIC } from '../models/abi/erc20TransferLog.ts';
+import { erc20TransfersSchema } from '../models/erc20_transfers/erc20TransfersSchema.ts';
 import { uint256HexToDecimalSql } from '../models/erc20_transfers/uint256DecimalSql.ts';
 
 const ROWS = Number(process.argv[2] ?? 1_000_000);
 const RUNS = Number(process.argv[3] ?? 3);
-const TRANSFER_TOPIC = '0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef';
-
-// The erc20_transfers output: 8 columns.
-const TRANSFER_SCHEMA: ParquetSchema = [
-  { name: 'block_number', type: 'uint64' },
-  { name: 'block_timestamp', type: 'timestamp' },
-  { name: 'transaction_hash', type: 'string' },
-  { name: 'log_index', type: 'int32' },
-  { name: 'token_address', type: 'string' },
-  { name: 'from_address', type: 'string' },
-  { name: 'to_address', type: 'string' },
-  { name: 'value', type: 'decimal_string' },
-];
 
 function hex(value: number, width: number): string {
   return value.toString(16).padStart(width, '0');
@@ -89,7 +78,7 @@ try {
     ROWS,
     async () => {
       const file = join(dir, 'hyparquet.parquet');
-      await writeFile(file, writeParquet(TRANSFER_SCHEMA, rows));
+      await writeFile(file, writeParquet(erc20TransfersSchema, rows));
       return file;
     },
     check,
@@ -102,7 +91,7 @@ try {
       ROWS,
       async () => {
         const file = join(dir, `duckdb-${threads}.parquet`);
-        await session.writeRowsToParquet(TRANSFER_SCHEMA, rows, file);
+        await session.writeRowsToParquet(erc20TransfersSchema, rows, file);
         return file;
       },
       check,
@@ -118,7 +107,7 @@ try {
       '0x' || md5(i::VARCHAR) || md5((i + 1)::VARCHAR) AS transaction_hash,
       (i % 200)::INTEGER AS log_index,
       '0x' || lpad(printf('%x', i % 500), 40, '0') AS address,
-      CASE WHEN i % 10 = 0 THEN '0x' || md5('other') || md5('x') ELSE '${TRANSFER_TOPIC}' END AS topic0,
+      CASE WHEN i % 10 = 0 THEN '0x' || md5('other') || md5('x') ELSE '${ERC20_TRANSFER_TOPIC}' END AS topic0,
       '0x' || lpad(printf('%x', (i * 7) % 100000), 64, '0') AS topic1,
       '0x' || lpad(printf('%x', (i * 13) % 100000), 64, '0') AS topic2,
       NULL::VARCHAR AS topic3,
@@ -126,7 +115,7 @@ try {
     FROM range(${Math.round(ROWS / 0.9)}) t(i)
   ) TO '${logsFile}' (FORMAT parquet, COMPRESSION snappy)`);
   const [logCount] = await check.query(
-    `SELECT count(*) AS n FROM ${readParquetSql([logsFile])} WHERE topic0 = '${TRANSFER_TOPIC}'`,
+    `SELECT count(*) AS n FROM ${readParquetSql([logsFile])} WHERE topic0 = '${ERC20_TRANSFER_TOPIC}'`,
   );
   const transfers = Number(logCount?.n);
 
@@ -153,7 +142,7 @@ try {
              address AS token_address, '0x' || substr(topic1, 27) AS from_address,
              '0x' || substr(topic2, 27) AS to_address, ${value} AS value
            FROM ${readParquetSql([logsFile])}
-           WHERE topic0 = '${TRANSFER_TOPIC}' AND topic3 IS NULL AND length(data) = 66`,
+           WHERE topic0 = '${ERC20_TRANSFER_TOPIC}' AND topic3 IS NULL AND length(data) = 66`,
             file,
           );
           return file;

@@ -279,8 +279,11 @@ export class JsonRpcClient {
           }),
         );
       }
-      if (calls.length === 1 || (parsed.error !== undefined && parsed.id === null)) {
-        const item = toItem(calls[0]!.method, parsed, calls.length === 1 ? firstId : null);
+      // JSON-RPC 2.0 answers with id null when it cannot tie an error to a call: that error
+      // is about the whole request, and its code (not the id) says whether to retry.
+      const untiedError = parsed.error !== undefined && parsed.id === null;
+      if (calls.length === 1 || untiedError) {
+        const item = toItem(calls[0]!.method, parsed, untiedError ? null : firstId);
         if (calls.length === 1) return { kind: 'items', items: [item] };
         if (item.kind === 'error') return failed(item.error);
       }

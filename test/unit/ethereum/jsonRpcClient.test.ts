@@ -84,6 +84,11 @@ test('retryable failures are retried until the node recovers', async () => {
       fail: (r, res) =>
         json(res, 200, { jsonrpc: '2.0', id: r.id, error: { code: -32005, message: 'limit' } }),
     },
+    {
+      name: 'JSON-RPC internal error not tied to the call (id null)',
+      fail: (_r, res) =>
+        json(res, 200, { jsonrpc: '2.0', id: null, error: { code: -32603, message: 'internal' } }),
+    },
     { name: 'connection reset', fail: (_r, res) => res.socket?.destroy() },
   ];
   for (const { name, fail } of cases) {

@@ -66,6 +66,8 @@ export class KafkaSink {
   readonly #producer: Producer<string, string, string, string>;
   readonly #ensuredTopics = new Set<string>();
   #closed = false;
+  /** Settles when the send in progress (if any) is done; sends run one after another. */
+  #sending: Promise<void> = Promise.resolve();
 
   constructor(options: KafkaSinkOptions) {
     this.#options = {
@@ -127,10 +129,19 @@ export class KafkaSink {
   /** Produces every record (in chunks) and resolves once all are acknowledged by all in-sync replicas. */
   async send(topic: string, records: readonly SinkRecord[]): Promise<void> {
     if (this.#closed) throw new Error('the Kafka sink is closed');
+    // One send at a time per producer: concurrent sends of an idempotent producer to the same
+    // partition were seen to reach the broker out of order (OUT_OF_ORDER_SEQUENCE_NUMBER,
+    // with a worker running two batches at once), failing a batch for nothing.
+    const previous = this.#sending;
+    let release!: () => void;
+    this.#sending = new Promise<void>((resolve) => (release = resolve));
+    await previous;
     try {
       await this.#send(topic, records);
     } catch (error) {
       throw new Error(describeKafkaError(error), { cause: error });
+    } finally {
+      release();
     }
   }
 

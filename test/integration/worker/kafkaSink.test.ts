@@ -135,3 +135,35 @@ test('the sink refuses a topic that is not <env>-<chain>-sink', async () => {
     await sink.close();
   }
 });
+
+test('batches sent at the same time by one sink (a worker with concurrency > 1) all arrive', async () => {
+  const chain = uniqueChain();
+  const topic = sinkTopicName('test', chain);
+  topics.push(topic);
+  const sink = new KafkaSink({
+    brokers,
+    clientId: 'test-sink-concurrent',
+    logger: quietLogger(),
+    chunkSize: 50,
+  });
+  try {
+    const batches = [0, 1, 2, 3].map((b) =>
+      transferRecords(
+        chain,
+        Array.from({ length: 200 }, (_, i) => b * 1000 + i),
+        `ns/run-${b}`,
+      ),
+    );
+    await Promise.all(batches.map((records) => sink.send(topic, records)));
+    const consumed = await readAllRecords(topic, brokers);
+    assert.deepEqual(
+      consumed.map((record) => record.key).sort(),
+      batches
+        .flat()
+        .map((record) => record.key)
+        .sort(),
+    );
+  } finally {
+    await sink.close();
+  }
+});

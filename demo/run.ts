@@ -30,7 +30,6 @@ import { applyDemoWorkloads, demoKubeClients, scaleDemoWorkloads } from './demoW
 
 const NAMESPACE = 'model-runner-demo';
 const CHAIN = 'local';
-const DATABASE = 'model_runner_demo';
 const REDIS_PREFIX = 'model-runner-demo:';
 const SINK_ENV = 'demo';
 const log = pino({ name: 'demo', level: 'warn' });
@@ -39,7 +38,14 @@ const runSuffix = Date.now().toString(36);
 const step = (text: string) => console.log(`\n▶ ${text}`);
 
 const chain = requireChain(loadChains(), CHAIN);
-const lakeDir = join(env.MODEL_RUNNER_STACK_DIR, 'demo', 'lake');
+// anvil keeps no state across restarts, so block numbers are reused by a new chain: the
+// demo keys its lake and marker database by the chain's genesis hash, so markers of an
+// earlier chain never mark this one's batches as done.
+const genesis = await new AnvilSession(env.ETH_RPC_URL).rpc.request('eth_getBlockByNumber', ['0x0', false]);
+const chainTag = /^0x([0-9a-f]{8})/.exec((genesis as { hash: string }).hash)?.[1];
+if (!chainTag) throw new Error(`unexpected genesis block from ${env.ETH_RPC_URL}`);
+const DATABASE = `model_runner_demo_${chainTag}`;
+const lakeDir = join(env.MODEL_RUNNER_STACK_DIR, 'demo', chainTag, 'lake');
 await mkdir(lakeDir, { recursive: true });
 
 step('Kubernetes: namespace, endpoints Secret, worker Deployments (reads and nonreads lanes)');

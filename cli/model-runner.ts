@@ -11,7 +11,8 @@ import IORedis from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { EthereumRpc } from '../adapters/ethereum/ethereumRpc.ts';
 import { JsonRpcClient, redactedEndpoint } from '../adapters/ethereum/jsonRpcClient.ts';
-import { openMarkerStore, redactedUrl } from '../adapters/clickhouse/index.ts';
+import { openMarkerStore } from '../adapters/clickhouse/index.ts';
+import { redactUrl } from '../adapters/redactUrl.ts';
 import { openLake } from '../adapters/lake/openLake.ts';
 import { TokenMetadataCache } from '../adapters/redis/tokenMetadataCache.ts';
 import { loadChains, planChainBatches, requireChain, rpcUrlFor } from '../dataplane/chains.ts';
@@ -85,9 +86,7 @@ async function runModel(args: RunArguments, logger: Logger): Promise<RunTotals> 
       chain: chain.name,
       rpc: redactedEndpoint(rpcUrl),
       lake: lake.url,
-      clickhouse: args.clickhouseUrl.startsWith('chdb:')
-        ? args.clickhouseUrl
-        : redactedUrl(args.clickhouseUrl),
+      clickhouse: args.clickhouseUrl.startsWith('chdb:') ? args.clickhouseUrl : redactUrl(args.clickhouseUrl),
       database: args.clickhouseDatabase,
       cache: redis ? 'redis' : 'none',
     },

@@ -6,6 +6,7 @@ import { DEFAULT_RETRY_DELAYS_MS, parseRetryDelays } from '../adapters/rabbitmq/
 import { parseBrokers } from '../adapters/kafka/sinkProducer.ts';
 import { SINK_ENV_NAME } from '../adapters/kafka/sinkNames.ts';
 import { DEFAULT_PROGRESS_PREFIX } from '../adapters/redis/progress.ts';
+import { redactUrl } from '../adapters/redactUrl.ts';
 import { PROCESS_NAME, SQL_IDENTIFIER } from '../dataplane/validNames.ts';
 
 export type WorkerMode = 'queue' | 'job';
@@ -196,14 +197,7 @@ export function parseWorkerConfig(env: Env, defaults: { hostname: string }): Wor
 }
 
 function redact(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  try {
-    const parsed = new URL(value);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '<invalid url>';
-  }
+  return value === undefined ? undefined : redactUrl(value);
 }
 
 /** The configuration as it may be logged: passwords in URLs replaced, batch lists summarized. */

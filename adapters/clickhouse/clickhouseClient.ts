@@ -4,21 +4,11 @@
 //   chdb:memory                     the same, in memory (tests)
 // The embedded engine (npm `chdb`, loaded only when asked for) gives local runs and tests
 // a real ClickHouse without a server; libchdb binds one data folder per process.
-// Credentials stay inside the client; anything printed uses redactedUrl().
+// Credentials stay inside the client; anything printed uses redactUrl().
 import { type ClickHouseClient, createClient } from '@clickhouse/client';
 import { InvalidValueError } from '../../dataplane/validNames.ts';
+import { redactUrl } from '../redactUrl.ts';
 import { ClickHouseMarkerStore } from './markerStore.ts';
-
-/** The URL without its password, for logs and errors. */
-export function redactedUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '<unparseable URL>';
-  }
-}
 
 type ClientConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>['connection']>;
 
@@ -55,10 +45,10 @@ export function createServerClient(
   try {
     parsed = new URL(url);
   } catch {
-    throw new InvalidValueError(`invalid ClickHouse URL ${redactedUrl(url)}`);
+    throw new InvalidValueError(`invalid ClickHouse URL ${redactUrl(url)}`);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new InvalidValueError(`ClickHouse URL must be http(s):// or chdb:, not ${redactedUrl(url)}`);
+    throw new InvalidValueError(`ClickHouse URL must be http(s):// or chdb:, not ${redactUrl(url)}`);
   }
   return createClient({ url, request_timeout: options.requestTimeoutMs ?? 30_000 });
 }

@@ -5,5 +5,4 @@ export {
   createServerClient,
   openClickHouseMarkerStore,
   openMarkerStore,
-  redactedUrl,
 } from './clickhouseClient.ts';

@@ -4,6 +4,7 @@
 import { EventEmitter } from 'node:events';
 import amqp from 'amqplib';
 import type { Channel, ConfirmChannel, RecoveringChannelModel } from 'amqplib';
+import { redactUrl } from '../redactUrl.ts';
 import type { Logger } from 'pino';
 
 export interface RabbitConnectionOptions {
@@ -14,17 +15,6 @@ export interface RabbitConnectionOptions {
   /** Attempts before the first connection succeeds; after that, recovery retries forever. */
   initialConnectRetries?: number;
   heartbeatSeconds?: number;
-}
-
-/** The URL without its password, safe to log. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '<unparseable url>';
-  }
 }
 
 /**

@@ -3,6 +3,9 @@
 // capped back-off. Different keys run concurrently, so one pod's slow shutdown
 // never holds up another pod.
 import type { Logger } from 'pino';
+import { backoffDelayMs, type BackoffPolicy } from '../../contract/backoff.ts';
+
+const RECONCILE_RETRY_BACKOFF: BackoffPolicy = { baseDelayMs: 500, maxDelayMs: 30_000, jitter: true };
 
 export class KeyedWorkQueue {
   private readonly handler: (key: string) => Promise<void>;
@@ -47,7 +50,7 @@ export class KeyedWorkQueue {
     } catch (error) {
       const failures = (this.failures.get(key) ?? 0) + 1;
       this.failures.set(key, failures);
-      const delayMs = Math.min(30_000, 500 * 2 ** (failures - 1));
+      const delayMs = backoffDelayMs(RECONCILE_RETRY_BACKOFF, failures);
       this.log.warn({ err: error, key, failures, retryInMs: delayMs }, 'reconcile failed; retrying');
       if (!this.stopped) {
         this.retries.set(

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
+import { backoffDelayMs, type BackoffPolicy } from '../../contract/backoff.ts';
 import { startHealthServer } from './healthServer.ts';
 import { loadImageMap } from './imageMap.ts';
 import { KeyedWorkQueue } from './keyedWorkQueue.ts';
@@ -101,13 +102,14 @@ log.info(
 );
 // A runner that was killed may have left processes behind; none of them may outlive its pod.
 await stopRecordedProcesses(config.processesDir, 10_000, log);
+const REGISTRATION_RETRY_BACKOFF: BackoffPolicy = { baseDelayMs: 500, maxDelayMs: 10_000, jitter: true };
 for (let attempt = 1; !shuttingDown; attempt++) {
   try {
     await node.start();
     break;
   } catch (error) {
     log.warn({ err: error, attempt }, 'could not register the node yet; retrying');
-    await sleep(Math.min(10_000, 500 * attempt));
+    await sleep(backoffDelayMs(REGISTRATION_RETRY_BACKOFF, attempt));
   }
 }
 if (!shuttingDown) {

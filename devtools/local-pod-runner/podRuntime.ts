@@ -31,7 +31,12 @@ import {
   writeProcessRecord,
 } from './processSupervisor.ts';
 import type { RestartPolicy } from './restartPolicy.ts';
-import { RESTART_BACKOFF, restartDelayMs, restartPolicyOf, shouldRestart } from './restartPolicy.ts';
+import {
+  RESTART_BACKOFF_RESET_AFTER_MS,
+  restartDelayMs,
+  restartPolicyOf,
+  shouldRestart,
+} from './restartPolicy.ts';
 import { StatusReporter } from './statusReporter.ts';
 
 export interface PodRuntimeDeps {
@@ -187,7 +192,7 @@ export class PodRuntime {
     while (!this.stopping) {
       if (record.state.kind === 'terminated') {
         if (!shouldRestart(this.restartPolicy, record.state.exitCode)) return;
-        if (ranLongerThan(record.state, RESTART_BACKOFF.resetAfterRunningMs)) consecutiveRestarts = 0;
+        if (ranLongerThan(record.state, RESTART_BACKOFF_RESET_AFTER_MS)) consecutiveRestarts = 0;
         consecutiveRestarts++;
         await this.backOff(record, consecutiveRestarts);
         if (this.stopping) return;

@@ -12,6 +12,7 @@
 import type { CoreV1Api, KubeConfig, V1Pod } from '@kubernetes/client-node';
 import { ListWatch, Watch } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { backoffDelayMs, type BackoffPolicy } from '../../contract/backoff.ts';
 import { podKey } from './podFiles.ts';
 
 export interface PodWatcherOptions {
@@ -22,7 +23,7 @@ export interface PodWatcherOptions {
   onKey: (key: string) => void;
 }
 
-const RESTART_DELAY = { initialMs: 500, maxMs: 30_000 };
+const RESTART_BACKOFF: BackoffPolicy = { baseDelayMs: 500, maxDelayMs: 30_000, jitter: true };
 
 export class PodWatcher {
   private readonly informer: ListWatch<V1Pod>;
@@ -81,10 +82,7 @@ export class PodWatcher {
   private restartAfterError(error: unknown): void {
     if (this.stopped || this.restartTimer) return;
     this.consecutiveErrors++;
-    const delayMs = Math.min(
-      RESTART_DELAY.maxMs,
-      RESTART_DELAY.initialMs * 2 ** (this.consecutiveErrors - 1),
-    );
+    const delayMs = backoffDelayMs(RESTART_BACKOFF, this.consecutiveErrors);
     this.log.warn({ err: error, retryInMs: delayMs }, 'pod watch failed; restarting it');
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;

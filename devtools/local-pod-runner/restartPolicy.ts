@@ -1,6 +1,7 @@
 // When a container that exited starts again, and after how long. Kubernetes'
 // back-off starts at 10 s and caps at 5 min; a local stand-in waits less so a
 // crashing worker shows up quickly, but still backs off so it cannot spin.
+import { backoffDelayMs, type BackoffPolicy } from '../../contract/backoff.ts';
 
 export type RestartPolicy = 'Always' | 'OnFailure' | 'Never';
 
@@ -14,10 +15,12 @@ export function shouldRestart(policy: RestartPolicy, exitCode: number): boolean 
   return false;
 }
 
-export const RESTART_BACKOFF = { initialMs: 1_000, maxMs: 30_000, resetAfterRunningMs: 60_000 };
+/** Plain doubling, as a kubelet's CrashLoopBackOff (no jitter: one pod, one process). */
+export const RESTART_BACKOFF: BackoffPolicy = { baseDelayMs: 1_000, maxDelayMs: 30_000, jitter: false };
+/** A container that ran this long without exiting starts its back-off afresh. */
+export const RESTART_BACKOFF_RESET_AFTER_MS = 60_000;
 
 /** Delay before the n-th consecutive restart (n ≥ 1): 1 s, 2 s, 4 s, … capped. */
 export function restartDelayMs(consecutiveRestarts: number, backoff = RESTART_BACKOFF): number {
-  const exponent = Math.max(0, consecutiveRestarts - 1);
-  return Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(exponent, 30));
+  return backoffDelayMs(backoff, Math.max(1, consecutiveRestarts));
 }

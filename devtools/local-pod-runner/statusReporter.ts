@@ -3,6 +3,9 @@
 // with capped back-off; a pod that is gone ends the reporter.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import { backoffDelayMs, type BackoffPolicy } from '../../contract/backoff.ts';
+
+const STATUS_RETRY_BACKOFF: BackoffPolicy = { baseDelayMs: 500, maxDelayMs: 30_000, jitter: true };
 
 /** Sends the current status; 'gone' when the pod no longer exists (or is another pod now). */
 export type SendStatus = () => Promise<'sent' | 'gone'>;
@@ -41,7 +44,7 @@ export class StatusReporter {
         failures++;
         this.dirty = true;
         this.log.warn({ err: error, failures }, 'pod status write failed; retrying');
-        await sleep(Math.min(30_000, 250 * 2 ** failures));
+        await sleep(backoffDelayMs(STATUS_RETRY_BACKOFF, failures));
       }
     }
     // No await between the loop's last check and here, so a schedule() cannot slip through.

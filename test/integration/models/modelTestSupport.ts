@@ -51,7 +51,7 @@ export async function openModelTestStack(name: string): Promise<ModelTestStack> 
   const keyPrefix = `${uniqueName(`test-${name}`)}:`;
   const rpcFor = (url: string, options: Partial<JsonRpcClientOptions> = {}): EthereumRpc =>
     new EthereumRpc(
-      new JsonRpcClient({ url, maxAttempts: 4, backoff: { baseDelayMs: 5, maxDelayMs: 50 }, ...options }),
+      new JsonRpcClient({ url, maxAttempts: 4, backoff: { baseDelayMs: 5, maxDelayMs: 50, jitter: true }, ...options }),
     );
   return {
     chain,

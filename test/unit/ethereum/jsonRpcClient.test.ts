@@ -36,7 +36,7 @@ after(() => {
 
 function client(options: Partial<JsonRpcClientOptions> = {}): JsonRpcClient {
   requests = [];
-  return new JsonRpcClient({ url, maxAttempts: 4, backoff: { baseDelayMs: 1, maxDelayMs: 4 }, ...options });
+  return new JsonRpcClient({ url, maxAttempts: 4, backoff: { baseDelayMs: 1, maxDelayMs: 4, jitter: true }, ...options });
 }
 
 function json(
@@ -185,7 +185,7 @@ test('an unreachable node is a transport error after all attempts', async () => 
   const rpc = new JsonRpcClient({
     url: `http://127.0.0.1:${port}`,
     maxAttempts: 2,
-    backoff: { baseDelayMs: 1, maxDelayMs: 2 },
+    backoff: { baseDelayMs: 1, maxDelayMs: 2, jitter: true },
   });
   const error = await rejection(rpc.request('eth_blockNumber', []));
   assert.equal(error.kind, 'transport');
@@ -297,7 +297,7 @@ test('the rate limit makes calls wait for tokens (each call of a batch counts)',
 });
 
 test('an aborted signal stops the retries with the abort reason', async () => {
-  const rpc = client({ backoff: { baseDelayMs: 10_000, maxDelayMs: 10_000 } });
+  const rpc = client({ backoff: { baseDelayMs: 10_000, maxDelayMs: 10_000, jitter: true } });
   handler = (_body, _n, res) => json(res, 503, 'down');
   const controller = new AbortController();
   const pending = rpc.request('eth_blockNumber', [], controller.signal);

@@ -1,32 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { backoffDelayMs, retryAfterMs } from '../../../adapters/ethereum/retryBackoff.ts';
+import { retryAfterMs } from '../../../adapters/ethereum/retryBackoff.ts';
 import { RequestRateLimiter, type RateLimiterClock } from '../../../adapters/ethereum/requestRateLimiter.ts';
 
-const policy = { baseDelayMs: 100, maxDelayMs: 1000 };
-
-test('backoff doubles per retry, is capped, and jitters within [cap/2, cap]', () => {
-  const cases: { retry: number; random: number; expected: number }[] = [
-    { retry: 1, random: 0, expected: 50 },
-    { retry: 1, random: 0.999999, expected: 100 },
-    { retry: 2, random: 0, expected: 100 },
-    { retry: 3, random: 0.5, expected: 300 },
-    { retry: 4, random: 0, expected: 400 },
-    { retry: 5, random: 0, expected: 500 }, // cap 1000 reached
-    { retry: 50, random: 0.999999, expected: 1000 },
-  ];
-  for (const { retry, random, expected } of cases) {
-    assert.equal(
-      backoffDelayMs(policy, retry, () => random),
-      expected,
-      `retry ${retry} random ${random}`,
-    );
-  }
-});
-
-test('backoff refuses a retry number below 1', () => {
-  assert.throws(() => backoffDelayMs(policy, 0, () => 0), RangeError);
-});
+const policy = { baseDelayMs: 100, maxDelayMs: 1000, jitter: true };
 
 test('Retry-After in seconds or as a date, capped by the policy', () => {
   const now = Date.parse('2026-01-01T00:00:00Z');

@@ -8,9 +8,9 @@
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDbSession, readParquetSql } from '../dataplane/duckDbSession.ts';
+import { DuckDbSession, readParquetSql } from '../adapters/parquet/duckDbSession.ts';
 import type { ParquetRow } from '../dataplane/parquetSchema.ts';
-import { writeParquet } from '../dataplane/parquetWriter.ts';
+import { writeParquet } from '../adapters/parquet/parquetWriter.ts';
 import { ERC20_TRANSFER_TOPIC } from '../models/abi/erc20TransferLog.ts';
 import { erc20TransfersSchema } from '../models/erc20_transfers/erc20TransfersSchema.ts';
 import { uint256HexToDecimalSql } from '../models/erc20_transfers/uint256DecimalSql.ts';

@@ -13,7 +13,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import IORedis from 'ioredis';
 import { createClickHouseClient, openClickHouseMarkerStore } from '../adapters/clickhouse/index.ts';
-import { DuckDbSession, readParquetSql } from '../dataplane/duckDbSession.ts';
+import { DuckDbSession, readParquetSql } from '../adapters/parquet/duckDbSession.ts';
 import { modelRegistry } from '../models/registry.ts';
 import { stackEnv } from '../test/support/stackEnv.ts';
 import { type AnvilProcess, fillChain, startAnvil } from './benchChain.ts';
@@ -95,7 +95,7 @@ async function runWorkerJob(
       minBlock,
       maxBlock: minBlock + job.batchSize,
       force: false,
-      maxRetries: 0,
+      maxRetriesPerBatch: 0,
       attempt: 1,
       enqueuedAt: new Date().toISOString(),
     });

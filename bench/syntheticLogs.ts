@@ -5,7 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { MarkerStore, WrittenPart } from '../dataplane/markers.ts';
 import { markersForBatch } from '../dataplane/markers.ts';
-import { DuckDbSession } from '../dataplane/duckDbSession.ts';
+import { DuckDbSession } from '../adapters/parquet/duckDbSession.ts';
 import { INGESTION_ROOT_PATHS, dataPath } from '../dataplane/paths.ts';
 import { ERC20_TRANSFER_TOPIC } from '../models/abi/erc20TransferLog.ts';
 
@@ -63,7 +63,7 @@ export async function writeSyntheticLogs(input: {
         `SELECT * FROM logs WHERE block_number >= ${batch.minBlock} AND block_number < ${batch.maxBlock} ORDER BY block_number, log_index`,
         file,
       );
-      const parts: WrittenPart[] = [{ dt, dataPath: path, rowCount }];
+      const parts: WrittenPart[] = [{ dt, ...batch, dataPath: path, rowCount }];
       await markers.writeMarkers(
         markersForBatch({
           chain,

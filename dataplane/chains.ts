@@ -10,6 +10,7 @@ import {
   type BatchSizeDelimiter,
   type BlockBatch,
   type BlockRange,
+  batchContaining,
   planBatches,
   validateDelimiters,
 } from './batches.ts';
@@ -154,6 +155,25 @@ export function rpcUrlFor(chain: ChainConfig, env: Readonly<Record<string, strin
     );
   }
   return url;
+}
+
+/** Thrown for blocks that are not exactly one of the chain's batches (a malformed request). */
+export class BatchAlignmentError extends InvalidValueError {
+  override name = 'BatchAlignmentError';
+}
+
+/**
+ * The one check that a range is one of the chain's own batches: batch boundaries keep lake
+ * paths and markers deterministic, so nothing else is ever written or read.
+ */
+export function assertChainBatch(chain: ChainConfig, batch: BlockRange): void {
+  const aligned = batchContaining(chain.batchSizes, batch.minBlock);
+  if (aligned.minBlock !== batch.minBlock || aligned.maxBlock !== batch.maxBlock) {
+    throw new BatchAlignmentError(
+      `blocks ${batch.minBlock}-${batch.maxBlock - 1} are not a batch of ${chain.name} ` +
+        `(the batch holding block ${batch.minBlock} is ${aligned.minBlock}-${aligned.maxBlock - 1})`,
+    );
+  }
 }
 
 /** {@link planBatches} with the chain's own batch sizes and tip safety distance. */

@@ -1,4 +1,5 @@
-// The data plane core: chains and batches, lake paths, parquet, markers. Import from here.
+// The data plane core, pure: chains and batches, lake paths, parquet schemas, marker rules and
+// SQL. No I/O: parquet writing, DuckDB and the lake live under adapters/. Import from here.
 export {
   type BatchSizeDelimiter,
   type BlockBatch,
@@ -42,22 +43,6 @@ export {
   duckDbTypeOf,
   validateSchema,
 } from './parquetSchema.ts';
-export { type WriteParquetOptions, writeParquet } from './parquetWriter.ts';
-export {
-  DuckDbSession,
-  type DuckDbSessionOptions,
-  duckDbIdentifier,
-  duckDbString,
-  readParquetSql,
-} from './duckDbSession.ts';
-export {
-  type BatchTarget,
-  type WriteQueryPartsOptions,
-  type WriteRowPartsOptions,
-  withScratchDir,
-  writeQueryParts,
-  writeRowParts,
-} from './batchParts.ts';
 export {
   type BatchMarkersInput,
   type CompleteBatch,

@@ -6,8 +6,10 @@
 // JSON strings (see MARKER_QUERY_SETTINGS).
 //
 // Deduplication: markers are append-only, so every query first keeps the latest row per
-// data path (argMax by updated_at), then groups those parts into batches.
-import type { BlockRange } from './batches.ts';
+// data path (argMax by updated_at), then groups those parts into batches by the batch's first
+// block (from the file name) and applies the one completeness rule (batchCompleteness.ts).
+import type { BatchSizeDelimiter, BlockRange } from './batches.ts';
+import { completeBatchHavingSql } from './batchCompleteness.ts';
 import {
   type CompleteBatch,
   type CoverageQuery,
@@ -33,11 +35,17 @@ import {
 /** Settings every marker query sends: 64-bit integers as strings on every server version. */
 export const MARKER_QUERY_SETTINGS = { output_format_json_quote_64bit_integers: 1 } as const;
 
+/** What the SQL needs to know of a chain: its name and where its batches end. */
+export interface MarkerChain {
+  name: string;
+  batchSizes: readonly BatchSizeDelimiter[];
+}
+
 /**
- * How far past a coverage query's last day parts are read, so a batch that starts on the
- * last day and ends days later is still seen complete.
+ * How far around a coverage query's days parts are read, so a batch that starts before the
+ * first day, or ends after the last, is still seen whole (batches span a few days at most).
  */
-const COVERAGE_LOOKAHEAD_DAYS = 31;
+const COVERAGE_MARGIN_DAYS = 31;
 
 function tableRef(table: MarkersTable): string {
   return `${sqlIdentifier(table.database)}.${sqlIdentifier(table.table)}`;
@@ -50,7 +58,7 @@ export function createDatabaseSql(table: MarkersTable): string {
 /**
  * The marker table. ReplacingMergeTree(updated_at) lets background merges drop superseded
  * rows, but merges are eventual, so queries never rely on them (they dedupe with argMax).
- * The sort key leads with what every hot query filters on (chain, root path, batch);
+ * The sort key leads with what every hot query filters on (chain, root path, blocks);
  * day-range queries prune by the monthly partition instead.
  */
 export function createMarkersTableSql(table: MarkersTable): string {
@@ -84,18 +92,18 @@ export function markerInsertRow(marker: NewMarker, updatedAt: Date): Record<stri
   assertDt(marker.dt);
   assertRootPath(marker.rootPath);
   const parsed = parseDataPath(marker.dataPath);
-  if (
-    parsed.rootPath !== marker.rootPath ||
-    parsed.chain !== marker.chain ||
-    parsed.dt !== marker.dt ||
-    parsed.minBlock !== marker.minBlock
-  ) {
+  if (parsed.rootPath !== marker.rootPath || parsed.chain !== marker.chain || parsed.dt !== marker.dt) {
     throw new InvalidValueError(`data path ${marker.dataPath} does not match the marker's fields`);
   }
   assertNonNegativeInteger('minBlock', marker.minBlock);
   assertNonNegativeInteger('maxBlock', marker.maxBlock);
   if (marker.maxBlock <= marker.minBlock) {
     throw new InvalidValueError(`marker block range ${marker.minBlock}-${marker.maxBlock} is empty`);
+  }
+  if (marker.minBlock < parsed.batchStart) {
+    throw new InvalidValueError(
+      `marker block range starts at ${marker.minBlock}, before its batch's first block ${parsed.batchStart}`,
+    );
   }
   assertNonNegativeInteger('rowCount', marker.rowCount);
   assertNonNegativeInteger('numParts', marker.numParts);
@@ -120,31 +128,49 @@ export function markerInsertRow(marker: NewMarker, updatedAt: Date): Record<stri
 }
 
 interface PartsFilter {
-  chain: string;
+  chain: MarkerChain;
   rootPaths: readonly string[];
+  /** Only batches whose first block is in this range. */
   range?: BlockRange;
   fromDt?: string;
   toDt?: string;
 }
 
+function largestBatchSize(chain: MarkerChain): number {
+  return Math.max(...chain.batchSizes.map((delimiter) => delimiter.batchSize));
+}
+
 /**
- * The latest marker per data path: one row per file, with the `part_` columns of its
- * newest marker. Aliases never reuse a column name, which old ClickHouse would resolve
- * to the aggregate and reject as an aggregate inside an aggregate.
+ * The latest marker per data path: one row per file, with the `part_` columns of its newest
+ * marker and the batch it belongs to (`batch_start`, the first block in its file name).
+ * Aliases never reuse a column name, which old ClickHouse would resolve to the aggregate and
+ * reject as an aggregate inside an aggregate.
  */
 function latestPartsSql(table: MarkersTable, filter: PartsFilter): string {
-  const where = [`chain = ${sqlChain(filter.chain)}`, `root_path IN (${sqlRootPathList(filter.rootPaths)})`];
+  const where = [
+    `chain = ${sqlChain(filter.chain.name)}`,
+    `root_path IN (${sqlRootPathList(filter.rootPaths)})`,
+  ];
   if (filter.range) {
+    // A part starts inside its batch, so the parts of batches starting in the range start
+    // before the range's end plus one batch; the exact cut is on batch_start below.
+    const until = filter.range.maxBlock + largestBatchSize(filter.chain);
     where.push(`min_block >= ${sqlUInt('range minBlock', filter.range.minBlock)}`);
-    where.push(`min_block < ${sqlUInt('range maxBlock', filter.range.maxBlock)}`);
+    where.push(`min_block < ${sqlUInt('range end', until)}`);
   }
   if (filter.fromDt) where.push(`dt >= ${sqlDate(filter.fromDt)}`);
   if (filter.toDt) where.push(`dt <= ${sqlDate(filter.toDt)}`);
-  return `SELECT
+  const batchStart = `toUInt64(extract(data_path, '([0-9]+)[.]parquet$'))`;
+  const rangeCut = filter.range
+    ? `\nWHERE batch_start >= ${sqlUInt('range minBlock', filter.range.minBlock)} AND batch_start < ${sqlUInt('range maxBlock', filter.range.maxBlock)}`
+    : '';
+  return `SELECT * FROM (
+  SELECT
     root_path,
-    min_block,
     data_path,
+    ${batchStart} AS batch_start,
     argMax(dt, updated_at) AS part_dt,
+    argMax(min_block, updated_at) AS part_min_block,
     argMax(max_block, updated_at) AS part_max_block,
     argMax(row_count, updated_at) AS part_row_count,
     argMax(num_parts, updated_at) AS part_num_parts,
@@ -153,54 +179,75 @@ function latestPartsSql(table: MarkersTable, filter: PartsFilter): string {
     max(updated_at) AS part_updated_at
   FROM ${tableRef(table)}
   WHERE ${where.join(' AND ')}
-  GROUP BY root_path, min_block, data_path`;
+  GROUP BY root_path, data_path
+)${rangeCut}`;
 }
 
-/**
- * Complete batches: the parts of a batch agree on num_parts and max_block, and there are
- * exactly num_parts distinct data paths.
- */
+/** Complete batches (batchCompleteness.ts): one row per (root path, batch). */
 function completeBatchesInnerSql(table: MarkersTable, filter: PartsFilter): string {
   return `SELECT
     root_path,
-    min_block,
-    max(part_max_block) AS batch_max_block,
-    min(part_dt) AS batch_first_dt,
+    batch_start,
+    max(part_max_block) AS batch_end,
     groupArray(toString(part_dt)) AS batch_dts,
     sum(part_row_count) AS batch_row_count
   FROM (${latestPartsSql(table, filter)})
-  GROUP BY root_path, min_block
-  HAVING count() = min(part_num_parts) AND count() = max(part_num_parts)
-    AND min(part_max_block) = max(part_max_block)`;
+  GROUP BY root_path, batch_start
+  HAVING ${completeBatchHavingSql(filter.chain.batchSizes)}`;
 }
 
-/** One batch's latest markers (one per data path), by day. */
+function partColumns(): string {
+  return `root_path, data_path, toString(part_dt) AS dt, part_min_block AS min_block,
+  part_max_block AS max_block, part_row_count AS row_count, part_num_parts AS num_parts,
+  part_process_name AS process_name, part_writer_name AS writer_name,
+  toString(part_updated_at) AS updated_at`;
+}
+
+function oneBatch(minBlock: number): BlockRange {
+  return { minBlock, maxBlock: minBlock + 1 };
+}
+
+/** One batch's latest markers (one per data path), by day, complete or not. */
 export function batchMarkersSql(
   table: MarkersTable,
-  chain: string,
+  chain: MarkerChain,
   rootPath: string,
   minBlock: number,
 ): string {
-  const range = { minBlock, maxBlock: minBlock + 1 };
-  return `SELECT
-  root_path, min_block, data_path, toString(part_dt) AS dt, part_max_block AS max_block,
-  part_row_count AS row_count, part_num_parts AS num_parts, part_process_name AS process_name,
-  part_writer_name AS writer_name, toString(part_updated_at) AS updated_at
-FROM (${latestPartsSql(table, { chain, rootPaths: [rootPath], range })})
+  return `SELECT ${partColumns()}
+FROM (${latestPartsSql(table, { chain, rootPaths: [rootPath], range: oneBatch(minBlock) })})
+ORDER BY dt, data_path`;
+}
+
+/** One batch's latest markers, by day, only when they commit the batch whole. */
+export function completeBatchMarkersSql(
+  table: MarkersTable,
+  chain: MarkerChain,
+  rootPath: string,
+  minBlock: number,
+): string {
+  const filter = { chain, rootPaths: [rootPath], range: oneBatch(minBlock) };
+  return `SELECT ${partColumns()}
+FROM (${latestPartsSql(table, filter)})
+WHERE batch_start IN (SELECT batch_start FROM (${completeBatchesInnerSql(table, filter)}))
 ORDER BY dt, data_path`;
 }
 
 /** Complete batches of the given root paths, by block then root path. */
 export function completeBatchesSql(
   table: MarkersTable,
-  chain: string,
+  chain: MarkerChain,
   rootPaths: readonly string[],
   range?: BlockRange,
 ): string {
   return `SELECT
-  root_path, min_block, batch_max_block AS max_block, batch_dts AS dts, batch_row_count AS row_count
+  root_path, batch_start AS min_block, batch_end AS max_block, batch_dts AS dts, batch_row_count AS row_count
 FROM (${completeBatchesInnerSql(table, { chain, rootPaths, range })})
 ORDER BY min_block, root_path`;
+}
+
+export interface PendingBatchesSqlQuery extends Omit<PendingBatchesQuery, 'chain'> {
+  chain: MarkerChain;
 }
 
 /**
@@ -208,7 +255,7 @@ ORDER BY min_block, root_path`;
  * paths, minus the (output, batch) pairs already complete. The anti-join is a tuple
  * `NOT IN`, which both server versions run.
  */
-export function pendingBatchesSql(table: MarkersTable, query: PendingBatchesQuery): string {
+export function pendingBatchesSql(table: MarkersTable, query: PendingBatchesSqlQuery): string {
   const inputs = [...new Set(query.inputRootPaths)];
   const outputs = [...new Set(query.outputRootPaths)];
   const limit = query.limit === undefined ? '' : `\nLIMIT ${sqlUInt('limit', query.limit)}`;
@@ -216,14 +263,14 @@ export function pendingBatchesSql(table: MarkersTable, query: PendingBatchesQuer
 FROM (
   SELECT arrayJoin([${sqlRootPathList(outputs)}]) AS root_path, min_block, ready_max_block
   FROM (
-    SELECT min_block, max(batch_max_block) AS ready_max_block
+    SELECT batch_start AS min_block, max(batch_end) AS ready_max_block
     FROM (${completeBatchesInnerSql(table, { chain: query.chain, rootPaths: inputs, range: query.range })})
-    GROUP BY min_block
+    GROUP BY batch_start
     HAVING count() = ${sqlUInt('input root path count', inputs.length)}
   )
 )
 WHERE (root_path, min_block) NOT IN (
-  SELECT root_path, min_block
+  SELECT root_path, batch_start
   FROM (${completeBatchesInnerSql(table, { chain: query.chain, rootPaths: outputs, range: query.range })})
 )
 ORDER BY min_block, root_path${limit}`;
@@ -233,26 +280,32 @@ function addDays(dt: string, days: number): string {
   return new Date(Date.parse(`${dt}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
 }
 
+export interface CoverageSqlQuery extends Omit<CoverageQuery, 'chain'> {
+  chain: MarkerChain;
+}
+
 /**
- * Coverage per root path and day: complete batches counted once, on the day of their
- * first block (see DtCoverageRow).
+ * Coverage per root path and day: the blocks of that day in the parts of complete batches.
+ * Parts are read a margin around the days so the batches touching them are judged whole.
  */
-export function coverageSql(table: MarkersTable, query: CoverageQuery): string {
+export function coverageSql(table: MarkersTable, query: CoverageSqlQuery): string {
   dtRange(query.fromDt, query.toDt);
-  return `SELECT
-  root_path,
-  toString(batch_first_dt) AS dt,
-  sum(batch_max_block - min_block) AS covered_blocks,
-  count() AS complete_batches,
-  sum(batch_row_count) AS row_count
-FROM (${completeBatchesInnerSql(table, {
+  const filter = {
     chain: query.chain,
     rootPaths: query.rootPaths,
-    fromDt: query.fromDt,
-    toDt: addDays(query.toDt, COVERAGE_LOOKAHEAD_DAYS),
-  })})
-WHERE batch_first_dt >= ${sqlDate(query.fromDt)} AND batch_first_dt <= ${sqlDate(query.toDt)}
-GROUP BY root_path, batch_first_dt
+    fromDt: addDays(query.fromDt, -COVERAGE_MARGIN_DAYS),
+    toDt: addDays(query.toDt, COVERAGE_MARGIN_DAYS),
+  };
+  return `SELECT
+  root_path,
+  toString(part_dt) AS dt,
+  sum(part_max_block - part_min_block) AS covered_blocks,
+  count() AS complete_batches,
+  sum(part_row_count) AS row_count
+FROM (${latestPartsSql(table, filter)})
+WHERE (root_path, batch_start) IN (SELECT root_path, batch_start FROM (${completeBatchesInnerSql(table, filter)}))
+  AND part_dt >= ${sqlDate(query.fromDt)} AND part_dt <= ${sqlDate(query.toDt)}
+GROUP BY root_path, part_dt
 ORDER BY root_path, dt`;
 }
 

@@ -3,10 +3,17 @@
 // A marker is the commit point. A writer puts the file in the lake first and the marker
 // last, so a crash in between leaves a file without a marker, which the next attempt
 // simply overwrites (paths are deterministic). Markers are append-only: a rerun adds new
-// rows, and readers keep, per data path, the one with the latest `updated_at`. A batch is
-// complete for a root path when the number of distinct data paths it recorded equals the
-// `num_parts` its markers announce (2 when it straddles midnight).
+// rows, and readers keep, per data path, the one with the latest `updated_at`.
+//
+// A batch writes one file per UTC day its blocks fall on, so a batch that straddles midnight
+// has two parts (`num_parts = 2`). Each part's marker records the blocks of THAT file:
+// `[min_block, max_block)` are the batch's blocks whose timestamps fall on the part's day,
+// even when the dataset has no rows that day. The parts of a batch tile the batch, and a
+// per-day sum of `max_block - min_block` is the blocks covered that day. The batch itself is
+// named by its first block, in every part's file name. When a batch is complete:
+// batchCompleteness.ts.
 import type { BlockBatch, BlockRange } from './batches.ts';
+import { tilingProblem } from './batchCompleteness.ts';
 import { dataPath } from './paths.ts';
 import {
   InvalidValueError,
@@ -22,8 +29,11 @@ export interface Marker {
   chain: string;
   dt: string;
   rootPath: string;
+  /** `<root>/chain=<chain>/dt=<dt>/<batch's first block>.parquet` */
   dataPath: string;
+  /** The first block of this part (the batch's first block of this day). */
   minBlock: number;
+  /** The first block after this part. */
   maxBlock: number;
   rowCount: number;
   numParts: number;
@@ -38,9 +48,13 @@ export interface Marker {
 /** A marker about to be written; the store stamps `updatedAt` from its clock when absent. */
 export type NewMarker = Omit<Marker, 'updatedAt'> & { updatedAt?: Date };
 
-/** One parquet file a batch wrote: its day, its path and how many rows it holds. */
-export interface WrittenPart {
+/** The blocks of one batch that fall on one UTC day: what one parquet file of the batch covers. */
+export interface DayRange extends BlockRange {
   dt: string;
+}
+
+/** One parquet file a batch wrote: its day and blocks, its path and how many rows it holds. */
+export interface WrittenPart extends DayRange {
   dataPath: string;
   rowCount: number;
 }
@@ -48,7 +62,9 @@ export interface WrittenPart {
 /** A batch that is complete for one root path. */
 export interface CompleteBatch {
   rootPath: string;
+  /** The batch's first block. */
   minBlock: number;
+  /** The batch's end (exclusive). */
   maxBlock: number;
   /** The days it wrote, sorted. */
   dts: string[];
@@ -83,9 +99,9 @@ export interface CoverageQuery {
 }
 
 /**
- * What the markers say about one day of one root path. A complete batch counts once, on
- * the day of its first block; a batch that straddles midnight therefore adds its blocks
- * to the first day only (exact over several days, off by at most one batch on one day).
+ * What the markers say about one day of one root path: the blocks of that day held by the
+ * parts of complete batches (a batch straddling midnight adds each day's own blocks to each
+ * day), how many complete batches have a part that day, and those parts' rows.
  */
 export interface DtCoverageRow {
   rootPath: string;
@@ -118,7 +134,9 @@ export interface MarkerStore {
   writeMarkers(markers: readonly NewMarker[]): Promise<void>;
   /** True when the batch starting at `minBlock` is complete for `rootPath`. */
   isBatchComplete(chain: string, rootPath: string, minBlock: number): Promise<boolean>;
-  /** The latest marker of each data path of one batch (empty when none), sorted by dt. */
+  /** The parts of the batch starting at `minBlock`, by day, when they commit it whole; else undefined. */
+  completeBatchMarkers(chain: string, rootPath: string, minBlock: number): Promise<Marker[] | undefined>;
+  /** The latest marker of each data path of one batch, complete or not (empty when none), by day. */
   batchMarkers(chain: string, rootPath: string, minBlock: number): Promise<Marker[]>;
   /** Complete batches per root path (first block in `range` when given), by block. */
   completeBatches(chain: string, rootPaths: readonly string[], range?: BlockRange): Promise<CompleteBatch[]>;
@@ -140,9 +158,9 @@ export interface BatchMarkersInput {
 }
 
 /**
- * The markers that commit one batch of one root path: one per file, each announcing the
- * batch's block range and the number of parts. Checks that the parts are the batch's own
- * deterministic paths, one per distinct day.
+ * The markers that commit one batch of one root path: one per file, each with the file's own
+ * block range and the number of parts. Checks that the parts are the batch's own
+ * deterministic paths, one per distinct day, and that their ranges tile the batch.
  */
 export function markersForBatch(input: BatchMarkersInput): NewMarker[] {
   const { chain, rootPath, batch, parts, processName, writerName } = input;
@@ -157,12 +175,21 @@ export function markersForBatch(input: BatchMarkersInput): NewMarker[] {
   }
   if (parts.length === 0)
     throw new InvalidValueError('a batch writes at least one part (an empty file counts)');
-  const seen = new Set<string>();
+  const tiling = tilingProblem(parts, batch);
+  if (tiling !== undefined) {
+    throw new InvalidValueError(
+      `the parts of batch [${batch.minBlock}, ${batch.maxBlock}) of ${rootPath} do not tile it: ${tiling}`,
+    );
+  }
+  const byBlock = [...parts].sort((a, b) => a.minBlock - b.minBlock);
+  if (byBlock.some((part, i) => i > 0 && part.dt <= byBlock[i - 1]!.dt)) {
+    throw new InvalidValueError(
+      `the parts of batch [${batch.minBlock}, ${batch.maxBlock}) are not one per day in day order`,
+    );
+  }
   return parts.map((part) => {
     assertDt(part.dt);
     assertNonNegativeInteger('row count', part.rowCount);
-    if (seen.has(part.dt)) throw new InvalidValueError(`two parts for dt ${part.dt}`);
-    seen.add(part.dt);
     const expected = dataPath(rootPath, chain, part.dt, batch.minBlock);
     if (part.dataPath !== expected) {
       throw new InvalidValueError(`part path ${part.dataPath} is not the batch's path ${expected}`);
@@ -172,8 +199,8 @@ export function markersForBatch(input: BatchMarkersInput): NewMarker[] {
       dt: part.dt,
       rootPath,
       dataPath: part.dataPath,
-      minBlock: batch.minBlock,
-      maxBlock: batch.maxBlock,
+      minBlock: part.minBlock,
+      maxBlock: part.maxBlock,
       rowCount: part.rowCount,
       numParts: parts.length,
       processName,

@@ -37,12 +37,12 @@ export function blockFileStem(minBlock: number): string {
   return String(minBlock).padStart(12, '0');
 }
 
-/** The parquet file holding one day (`dt`) of one batch. */
-export function dataPath(rootPath: string, chain: string, dt: string, minBlock: number): string {
+/** The parquet file holding one day (`dt`) of the batch starting at `batchStart`. */
+export function dataPath(rootPath: string, chain: string, dt: string, batchStart: number): string {
   assertRootPath(rootPath);
   assertChainName(chain);
   assertDt(dt);
-  return `${rootPath}/chain=${chain}/dt=${dt}/${blockFileStem(minBlock)}.parquet`;
+  return `${rootPath}/chain=${chain}/dt=${dt}/${blockFileStem(batchStart)}.parquet`;
 }
 
 /**
@@ -66,7 +66,8 @@ export interface DataPathParts {
   rootPath: string;
   chain: string;
   dt: string;
-  minBlock: number;
+  /** The first block of the batch the file belongs to (its name). */
+  batchStart: number;
 }
 
 const DATA_PATH = /^(.+)\/chain=([^/]+)\/dt=([^/]+)\/(\d{12,16})\.parquet$/;
@@ -76,8 +77,8 @@ export function parseDataPath(path: string): DataPathParts {
   const match = DATA_PATH.exec(path);
   if (!match) throw new InvalidValueError(`not a data path: ${JSON.stringify(path)}`);
   const [, rootPath, chain, dt, stem] = match as unknown as [string, string, string, string, string];
-  const parts = { rootPath, chain, dt, minBlock: Number(stem) };
-  if (dataPath(parts.rootPath, parts.chain, parts.dt, parts.minBlock) !== path) {
+  const parts = { rootPath, chain, dt, batchStart: Number(stem) };
+  if (dataPath(parts.rootPath, parts.chain, parts.dt, parts.batchStart) !== path) {
     throw new InvalidValueError(`not a canonical data path: ${JSON.stringify(path)}`);
   }
   return parts;

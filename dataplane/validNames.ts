@@ -1,18 +1,17 @@
 // The strict shapes every name and number must have before it reaches a lake path, a
 // SQL statement or a marker row. Validating here, once, is what lets the SQL builders
 // interpolate values on ClickHouse 18.16, which has no server-side query parameters.
+// Names that also travel through the API and the queues (chains, models) follow the
+// contract's rules (contract/names.ts); the rest are the data plane's own.
+import { CHAIN_NAME, MODEL_NAME, requireName } from '../contract/names.ts';
 
 /** Thrown when a value does not have the shape the data plane accepts. */
 export class InvalidValueError extends Error {
   override name = 'InvalidValueError';
 }
 
-/** Chain names: lower snake case, used in paths (`chain=<name>`), queues and SQL. */
-export const CHAIN_NAME = /^[a-z][a-z0-9_]{0,62}$/;
 /** Root paths: `ingestion/logs_v1`, `blockbatch/token_transfers/erc20_transfers_v1`. */
 export const ROOT_PATH = /^[a-z0-9_]{1,63}(\/[a-z0-9_]{1,63}){0,7}$/;
-/** Model and dataset names (one segment of a root path). */
-export const MODEL_NAME = /^[a-z][a-z0-9_]{0,62}$/;
 /** `YYYY-MM-DD`; the calendar check is in {@link assertDt}. */
 export const DT = /^\d{4}-\d{2}-\d{2}$/;
 /** Who wrote a marker: a ModelRun (`namespace/name`), a CLI run, a pod or host name. */
@@ -27,15 +26,20 @@ function assertMatches(kind: string, value: unknown, pattern: RegExp): asserts v
 }
 
 export function assertChainName(value: unknown): asserts value is string {
-  assertMatches('chain name', value, CHAIN_NAME);
+  requireName(CHAIN_NAME, value, (message) => new InvalidValueError(`invalid ${message}`));
 }
 
 export function assertRootPath(value: unknown): asserts value is string {
   assertMatches('root path', value, ROOT_PATH);
 }
 
+/** Models and their datasets: one segment of a root path. */
 export function assertModelName(kind: 'model' | 'dataset', value: unknown): asserts value is string {
-  assertMatches(`${kind} name`, value, MODEL_NAME);
+  requireName(
+    { ...MODEL_NAME, what: `${kind} name` },
+    value,
+    (message) => new InvalidValueError(`invalid ${message}`),
+  );
 }
 
 export function assertProcessName(

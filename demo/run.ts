@@ -13,16 +13,16 @@ import { pino } from 'pino';
 import IORedis from 'ioredis';
 import { createServerClient } from '../adapters/clickhouse/clickhouseClient.ts';
 import { ClickHouseMarkerStore } from '../adapters/clickhouse/markerStore.ts';
-import { batchIdOf, type BatchMessage } from '../adapters/rabbitmq/batchMessage.ts';
+import { batchIdOf, type BatchMessage } from '../contract/batchMessage.ts';
 import { RabbitConnection } from '../adapters/rabbitmq/connection.ts';
 import { RabbitPublisher } from '../adapters/rabbitmq/publisher.ts';
-import { workQueueName } from '../adapters/rabbitmq/queueNames.ts';
-import { DEFAULT_RETRY_DELAYS_MS } from '../adapters/rabbitmq/retrySchedule.ts';
+import { workQueueName } from '../contract/queues.ts';
+import { DEFAULT_RETRY_DELAYS_MS } from '../contract/retryPolicy.ts';
 import { assertWorkQueueTopology } from '../adapters/rabbitmq/topology.ts';
 import { RunProgressStore, type RunProgress } from '../adapters/redis/progress.ts';
 import { loadChains, planChainBatches, requireChain } from '../dataplane/chains.ts';
 import { INGESTION_ROOT_PATHS, modelOutputRootPath } from '../dataplane/paths.ts';
-import { DuckDbSession } from '../dataplane/duckDbSession.ts';
+import { DuckDbSession } from '../adapters/parquet/duckDbSession.ts';
 import { modelRegistry } from '../models/registry.ts';
 import { AnvilSession, runErc20Scenario } from '../test/support/erc20Fixture.ts';
 import { stackEnv } from '../test/support/stackEnv.ts';
@@ -130,7 +130,7 @@ async function runModel(modelName: string): Promise<RunProgress> {
       minBlock: batch.minBlock,
       maxBlock: batch.maxBlock,
       force: false,
-      maxRetries: 5,
+      maxRetriesPerBatch: 5,
       attempt: 1,
       enqueuedAt: new Date().toISOString(),
     };

@@ -6,7 +6,8 @@ import type { DataLake } from '../adapters/lake/dataLake.ts';
 import type { EthereumRpc } from '../adapters/ethereum/ethereumRpc.ts';
 import type { BlockBatch } from '../dataplane/batches.ts';
 import type { ChainConfig } from '../dataplane/chains.ts';
-import type { DuckDbSession } from '../dataplane/duckDbSession.ts';
+import type { DayRange } from '../dataplane/markers.ts';
+import type { DuckDbSession } from '../adapters/parquet/duckDbSession.ts';
 import type { ParquetRow, ParquetSchema } from '../dataplane/parquetSchema.ts';
 import type { TokenMetadataSource } from './tokenMetadataSource.ts';
 
@@ -46,8 +47,8 @@ export interface ModelDefinition {
 /** One complete input of the batch: its days and its files, as local paths DuckDB can read. */
 export interface BatchInput {
   rootPath: string;
-  /** Sorted, distinct. */
-  dts: readonly string[];
+  /** The batch's days with their blocks, in order (from the input's markers). */
+  days: readonly DayRange[];
   /** One per day; local copies when the lake is remote. */
   localFiles: readonly string[];
 }
@@ -82,8 +83,8 @@ export interface ModelOutput {
   /** What the model wants known, e.g. `skippedMalformedLogs`. Summed into the batch summary. */
   counters?: Readonly<Record<string, number>>;
   /**
-   * The batch's days. Required from models without inputs (ingest: the days of the
+   * The batch's days and their blocks. Required from models without inputs (ingest: from the
    * blocks it fetched); ignored otherwise (the inputs' days are the batch's days).
    */
-  dts?: readonly string[];
+  days?: readonly DayRange[];
 }

@@ -1,7 +1,8 @@
 // A registry of model definitions, checked once when it is built: a bad definition (a
 // name that is not a safe path segment, a key column that does not exist, two models
 // writing one root path) fails at startup, not in the middle of a run.
-import { MODEL_NAME, ROOT_PATH } from '../dataplane/validNames.ts';
+import { MODEL_NAME, followsNameRule } from '../contract/names.ts';
+import { ROOT_PATH } from '../dataplane/validNames.ts';
 import { modelOutputRootPath } from '../dataplane/paths.ts';
 import { validateSchema } from '../dataplane/parquetSchema.ts';
 import type { DatasetDefinition, ModelDefinition } from './modelDefinition.ts';
@@ -38,8 +39,8 @@ function fail(model: string, message: string): never {
 
 /** Checks one definition and resolves its root paths. */
 export function validateModel(model: ModelDefinition): RegisteredModel {
-  if (typeof model.name !== 'string' || !MODEL_NAME.test(model.name)) {
-    fail(String(model.name), `name must match ${MODEL_NAME.source}`);
+  if (!followsNameRule(MODEL_NAME, model.name)) {
+    fail(String(model.name), `name must be ${MODEL_NAME.shape}`);
   }
   if (!Number.isSafeInteger(model.version) || model.version < 1)
     fail(model.name, 'version must be a positive integer');
@@ -54,8 +55,8 @@ export function validateModel(model: ModelDefinition): RegisteredModel {
   if (model.datasets.length === 0) fail(model.name, 'at least one output dataset is needed');
   const names = new Set<string>();
   const datasets = model.datasets.map((dataset): ModelDataset => {
-    if (!MODEL_NAME.test(dataset.name))
-      fail(model.name, `dataset name ${JSON.stringify(dataset.name)} must match ${MODEL_NAME.source}`);
+    if (!followsNameRule(MODEL_NAME, dataset.name))
+      fail(model.name, `dataset name ${JSON.stringify(dataset.name)} must be ${MODEL_NAME.shape}`);
     if (names.has(dataset.name)) fail(model.name, `duplicate dataset ${dataset.name}`);
     names.add(dataset.name);
     try {

@@ -12,15 +12,25 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { EthereumRpc } from '../adapters/ethereum/ethereumRpc.ts';
 import type { DataLake } from '../adapters/lake/dataLake.ts';
-import { type BlockBatch, batchContaining } from '../dataplane/batches.ts';
-import { writeQueryParts, writeRowParts, type BatchTarget } from '../dataplane/batchParts.ts';
-import type { ChainConfig } from '../dataplane/chains.ts';
-import { DuckDbSession, type DuckDbSessionOptions, readParquetSql } from '../dataplane/duckDbSession.ts';
-import { type Marker, type MarkerStore, type WrittenPart, markersForBatch } from '../dataplane/markers.ts';
+import type { BlockBatch } from '../dataplane/batches.ts';
+import { writeQueryParts, writeRowParts, type BatchTarget } from '../adapters/parquet/batchParts.ts';
+import { type ChainConfig, assertChainBatch } from '../dataplane/chains.ts';
+import {
+  DuckDbSession,
+  type DuckDbSessionOptions,
+  readParquetSql,
+} from '../adapters/parquet/duckDbSession.ts';
+import {
+  type DayRange,
+  type Marker,
+  type MarkerStore,
+  type WrittenPart,
+  markersForBatch,
+} from '../dataplane/markers.ts';
 import type { ParquetRow } from '../dataplane/parquetSchema.ts';
 import { InvalidValueError } from '../dataplane/validNames.ts';
 import { BatchNotReadyError } from './batchReadiness.ts';
-import type { BatchInput, DatasetOutput, ModelContext } from './modelDefinition.ts';
+import type { BatchInput, DatasetOutput, ModelContext, ModelOutput } from './modelDefinition.ts';
 import type { ModelDataset, RegisteredModel } from './modelRegistry.ts';
 import { type TokenMetadataSource, uncachedTokenMetadata } from './tokenMetadataSource.ts';
 
@@ -96,18 +106,6 @@ export interface BatchSummary {
   durationMs: number;
 }
 
-/** True when `markers` (latest per data path) commit the whole batch. */
-export function isCompleteBatchMarkers(markers: readonly Marker[], batch: BlockBatch): boolean {
-  if (markers.length === 0) return false;
-  const paths = new Set(markers.map((marker) => marker.dataPath));
-  return markers.every(
-    (marker) =>
-      marker.numParts === paths.size &&
-      marker.maxBlock === batch.maxBlock &&
-      marker.minBlock === batch.minBlock,
-  );
-}
-
 function timestampSeconds(value: unknown, column: string): number {
   if (typeof value === 'number') return value;
   if (value instanceof Date) return Math.floor(value.getTime() / 1000);
@@ -133,7 +131,11 @@ async function localInputFiles(
   return files;
 }
 
-/** Inputs of the batch from their markers; a missing or incomplete one means "not ready". */
+/**
+ * Inputs of the batch from their markers; a missing or incomplete one means "not ready". The
+ * store decides completeness (dataplane/batchCompleteness.ts), so the worker and the planner
+ * agree on it by construction.
+ */
 async function resolveInputs(
   options: RunModelBatchOptions,
   scratchDir: string,
@@ -141,19 +143,41 @@ async function resolveInputs(
   const { model, chain, batch, markers, lake } = options;
   const inputs = new Map<string, BatchInput>();
   for (const rootPath of model.inputRootPaths) {
-    const inputMarkers = await markers.batchMarkers(chain.name, rootPath, batch.minBlock);
-    if (!isCompleteBatchMarkers(inputMarkers, batch)) {
+    const inputMarkers = await markers.completeBatchMarkers(chain.name, rootPath, batch.minBlock);
+    if (!inputMarkers) {
       throw new BatchNotReadyError(
         `input ${rootPath} is not complete for batch ${batch.minBlock}-${batch.maxBlock - 1} of ${chain.name}`,
       );
     }
     inputs.set(rootPath, {
       rootPath,
-      dts: [...new Set(inputMarkers.map((marker) => marker.dt))].sort(),
+      days: inputMarkers.map(({ dt, minBlock, maxBlock }) => ({ dt, minBlock, maxBlock })),
       localFiles: await localInputFiles(lake, inputMarkers, scratchDir),
     });
   }
   return inputs;
+}
+
+/** The batch's days: the model's own (ingest), or its inputs', which must all agree. */
+function batchDays(
+  model: RegisteredModel,
+  inputs: ReadonlyMap<string, BatchInput>,
+  output: ModelOutput,
+): readonly DayRange[] {
+  if (model.inputRootPaths.length === 0) {
+    if (!output.days) throw new InvalidValueError(`model ${model.name} gave no days for its batch`);
+    return output.days;
+  }
+  const [first, ...others] = [...inputs.values()];
+  const key = (days: readonly DayRange[]) => days.map((d) => `${d.dt}:${d.minBlock}-${d.maxBlock}`).join(',');
+  for (const other of others) {
+    if (key(other.days) !== key(first!.days)) {
+      throw new InvalidValueError(
+        `inputs ${first!.rootPath} and ${other.rootPath} split the batch into different days: ${key(first!.days)} against ${key(other.days)}`,
+      );
+    }
+  }
+  return first!.days;
 }
 
 function writtenDataset(
@@ -196,7 +220,7 @@ async function writeDataset(
   target: BatchTarget,
   dataset: ModelDataset,
   output: DatasetOutput,
-  dts: readonly string[],
+  days: readonly DayRange[],
   session: DuckDbSession,
 ): Promise<WrittenPart[]> {
   if (output.kind === 'query') {
@@ -204,14 +228,14 @@ async function writeDataset(
       session,
       query: output.query,
       timestampColumn: dataset.timestampColumn,
-      dts,
+      days,
     });
   }
   return writeRowParts<ParquetRow>(target, {
     schema: dataset.schema,
     rows: output.rows,
     timestampOf: (row) => timestampSeconds(row[dataset.timestampColumn], dataset.timestampColumn),
-    dts,
+    days,
     session,
   });
 }
@@ -228,13 +252,7 @@ export async function runModelBatch(options: RunModelBatchOptions): Promise<Batc
     minBlock: batch.minBlock,
     maxBlock: batch.maxBlock,
   });
-  const aligned = batchContaining(chain.batchSizes, batch.minBlock);
-  if (aligned.minBlock !== batch.minBlock || aligned.maxBlock !== batch.maxBlock) {
-    throw new InvalidValueError(
-      `batch ${batch.minBlock}-${batch.maxBlock} is not one of ${chain.name}'s batches ` +
-        `(the batch holding block ${batch.minBlock} is ${aligned.minBlock}-${aligned.maxBlock})`,
-    );
-  }
+  assertChainBatch(chain, batch);
   const summary = (skipped: boolean, rest: Partial<BatchSummary> = {}): BatchSummary => ({
     model: model.name,
     version: model.version,
@@ -285,11 +303,7 @@ export async function runModelBatch(options: RunModelBatchOptions): Promise<Batc
     const output = await model.run(batch, context);
     signal.throwIfAborted();
 
-    const dts =
-      model.inputRootPaths.length > 0
-        ? [...new Set([...inputs.values()].flatMap((input) => input.dts))].sort()
-        : [...new Set(output.dts ?? [])].sort();
-    if (dts.length === 0) throw new InvalidValueError(`model ${model.name} gave no days for its batch`);
+    const days = batchDays(model, inputs, output);
     const unknown = Object.keys(output.datasets).filter(
       (name) => !model.datasets.some((d) => d.name === name),
     );
@@ -302,7 +316,7 @@ export async function runModelBatch(options: RunModelBatchOptions): Promise<Batc
       if (!datasetOutput)
         throw new InvalidValueError(`model ${model.name} returned no ${dataset.name} output`);
       const target: BatchTarget = { lake, rootPath: dataset.rootPath, chain: chain.name, batch };
-      const parts = await writeDataset(target, dataset, datasetOutput, dts, session);
+      const parts = await writeDataset(target, dataset, datasetOutput, days, session);
       written.push(writtenDataset(session, lake, dataset, parts, scratchDir));
     }
 
@@ -337,7 +351,7 @@ export async function runModelBatch(options: RunModelBatchOptions): Promise<Batc
     const result = summary(false, {
       rows: Object.fromEntries(written.map((dataset) => [dataset.dataset, dataset.rowCount])),
       files: written.flatMap((dataset) => dataset.parts.map((part) => part.dataPath)),
-      dts,
+      dts: days.map((day) => day.dt),
       counters,
     });
     logger.info(

@@ -2,8 +2,8 @@
 // cannot run, run it, record the outcome in the run's progress, observe metrics, and say what
 // happened. What to do next (ack, retry, dead-letter, hand back) is the caller's business.
 import type { Logger } from 'pino';
-import type { BatchMessage } from '../adapters/rabbitmq/batchMessage.ts';
-import { runLabel } from '../adapters/rabbitmq/batchMessage.ts';
+import type { BatchMessage } from '../contract/batchMessage.ts';
+import { runLabel } from '../contract/batchMessage.ts';
 import type { WorkerMetrics } from '../adapters/metrics/workerMetrics.ts';
 import type { RunProgressStore } from '../adapters/redis/progress.ts';
 import { BatchFailure, classifyFailure, type FailureClass } from './batchFailure.ts';
@@ -82,7 +82,6 @@ async function recordWithRetries(deps: AttemptDeps, write: () => Promise<unknown
       const delay = PROGRESS_WRITE_DELAYS_MS[attempt];
       if (delay === undefined) {
         throw new BatchFailure('redis', `redis: progress not recorded: ${(error as Error).message}`, {
-          retryable: true,
           cause: error,
         });
       }
@@ -102,7 +101,7 @@ export async function attemptBatch(
   deps.metrics.inFlight.inc();
   try {
     const refusal = deps.runner.refuse(message);
-    if (refusal) throw new BatchFailure(refusal.reason, refusal.message, { retryable: false });
+    if (refusal) throw new BatchFailure(refusal.reason, refusal.message);
     logger.info(
       { minBlock: message.minBlock, maxBlock: message.maxBlock, force: message.force },
       'batch started',

@@ -2,17 +2,18 @@
 // headers, and whether another attempt can help. Errors from the backing services are tagged
 // with their service where the worker hands the service to the model (tagFailures), so a
 // ClickHouse outage reads as `clickhouse`, not as whatever the model made of it.
-import type { FailureReason } from '../adapters/metrics/workerMetrics.ts';
+import { isRetryableReason, type FailureReason } from '../contract/failureReasons.ts';
 
 export class BatchFailure extends Error {
   override name = 'BatchFailure';
   readonly reason: FailureReason;
   readonly retryable: boolean;
 
-  constructor(reason: FailureReason, message: string, options: { retryable: boolean; cause?: unknown }) {
+  constructor(reason: FailureReason, message: string, options: { cause?: unknown } = {}) {
     super(message, { cause: options.cause });
     this.reason = reason;
-    this.retryable = options.retryable;
+    // Whether another attempt can help is the reason's, decided once (contract/failureReasons.ts).
+    this.retryable = isRetryableReason(reason);
   }
 }
 
@@ -51,18 +52,26 @@ function hasErrorNamed(error: unknown, name: string): boolean {
 /**
  * Tagged failures keep their tag. A batch whose inputs are not complete yet is retried. An RPC failure is retryable at the batch level even when
  * the client gave up on it (a node that answers garbage now may answer properly in a minute;
- * maxRetries bounds it). Anything else is a model failure, retried the same way.
+ * maxRetriesPerBatch bounds it). Anything else is a model failure, retried the same way.
  */
 export function classifyFailure(error: unknown): FailureClass {
   const tagged = findBatchFailure(error);
   if (tagged) return { reason: tagged.reason, retryable: tagged.retryable, message: messageOf(error) };
+  // Blocks that are not one of the chain's batches can never run: a malformed request.
+  if (hasErrorNamed(error, 'BatchAlignmentError')) {
+    return { reason: 'malformed', retryable: isRetryableReason('malformed'), message: messageOf(error) };
+  }
   // The batch's inputs are not committed yet: the ingestion of its blocks will catch up.
   if (hasErrorNamed(error, 'BatchNotReadyError')) {
-    return { reason: 'notReady', retryable: true, message: `not ready: ${messageOf(error)}` };
+    return {
+      reason: 'notReady',
+      retryable: isRetryableReason('notReady'),
+      message: `not ready: ${messageOf(error)}`,
+    };
   }
   if (hasErrorNamed(error, 'RpcError'))
-    return { reason: 'rpc', retryable: true, message: `rpc: ${messageOf(error)}` };
-  return { reason: 'model', retryable: true, message: messageOf(error) };
+    return { reason: 'rpc', retryable: isRetryableReason('rpc'), message: `rpc: ${messageOf(error)}` };
+  return { reason: 'model', retryable: isRetryableReason('model'), message: messageOf(error) };
 }
 
 /**
@@ -77,7 +86,7 @@ export function tagFailures<T extends object>(service: T, reason: FailureReason)
       return (...args: unknown[]) => {
         const wrap = (error: unknown): never => {
           if (findBatchFailure(error)) throw error;
-          throw new BatchFailure(reason, `${reason}: ${messageOf(error)}`, { retryable: true, cause: error });
+          throw new BatchFailure(reason, `${reason}: ${messageOf(error)}`, { cause: error });
         };
         try {
           const result: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);

@@ -2,7 +2,7 @@
 // the models package (registry + runModelBatch with its sink hook) is modelBatchRunner.ts; the
 // worker's own logic (retries, dead letters, progress, metrics) depends only on this.
 import type { Logger } from 'pino';
-import type { BatchMessage } from '../adapters/rabbitmq/batchMessage.ts';
+import type { BatchMessage } from '../contract/batchMessage.ts';
 
 export interface BatchRunRequest {
   message: BatchMessage;
@@ -22,12 +22,10 @@ export interface BatchRunResult {
 export interface BatchRunner {
   /**
    * Undefined when the batch can be run; otherwise why not, as a dead-letter reason (an
-   * unknown model or version, a chain without configuration or RPC endpoint, blocks that
-   * are not one of the chain's batches).
+   * unknown model or version, a chain without configuration or RPC endpoint). Blocks that
+   * are not one of the chain's batches fail in `run` (BatchAlignmentError → malformed).
    */
-  refuse(
-    message: BatchMessage,
-  ): { reason: 'unknownModel' | 'unknownChain' | 'malformed'; message: string } | undefined;
+  refuse(message: BatchMessage): { reason: 'unknownModel' | 'unknownChain'; message: string } | undefined;
   /**
    * Skip when complete (unless forced) → read inputs → run the model → parquet → sink →
    * markers. Resolves only after the markers (the commit point) are written.

@@ -3,8 +3,8 @@
 // same backoff schedule. The exit code is the Job's signal: 0 only when every batch is complete;
 // an interrupted or failed batch exits non-zero so Kubernetes retries the index.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { validateBatchMessage, type BatchMessage } from '../adapters/rabbitmq/batchMessage.ts';
-import { afterFailure } from '../adapters/rabbitmq/retrySchedule.ts';
+import { validateBatchMessage, type BatchMessage } from '../contract/batchMessage.ts';
+import { afterFailure } from '../contract/retryPolicy.ts';
 import { attemptBatch, batchLogFields, recordFailedForGood, type AttemptDeps } from './batchAttempt.ts';
 
 export class JobBatchesError extends Error {
@@ -81,7 +81,7 @@ export async function runJobBatches(
       const logger = deps.logger.child(batchLogFields(message));
       const next = afterFailure(
         message.attempt,
-        message.maxRetries,
+        message.maxRetriesPerBatch,
         result.failure.retryable,
         deps.retryDelaysMs,
       );

@@ -74,7 +74,10 @@ async function main(): Promise<number> {
   const redis = new IORedis.Redis(config.redisUrl, { maxRetriesPerRequest: 2, connectTimeout: 5_000 });
   redis.on('error', (error: Error) => logger.warn({ err: error.message }, 'redis error'));
   const progress = new RunProgressStore(redis, { prefix: config.progressPrefix });
-  const markers = await openMarkerStore(config.clickhouseUrl, { database: config.clickhouseDatabase });
+  const markers = await openMarkerStore(config.clickhouseUrl, {
+    database: config.clickhouseDatabase,
+    chains,
+  });
   const lake = openLake(config.lakeUrl, { gcsEndpoint: config.gcsEndpoint });
   const sink = config.kafka
     ? new KafkaSink({

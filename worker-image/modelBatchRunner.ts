@@ -10,9 +10,8 @@ import { JsonRpcClient } from '../adapters/ethereum/jsonRpcClient.ts';
 import { sinkRecordHeaders, sinkRecordKey, sinkTopicName } from '../adapters/kafka/sinkNames.ts';
 import type { KafkaSink, SinkRecord } from '../adapters/kafka/sinkProducer.ts';
 import type { DataLake } from '../adapters/lake/dataLake.ts';
-import { runLabel, type BatchMessage } from '../adapters/rabbitmq/batchMessage.ts';
+import { runLabel, type BatchMessage } from '../contract/batchMessage.ts';
 import { TokenMetadataCache } from '../adapters/redis/tokenMetadataCache.ts';
-import { batchContaining } from '../dataplane/batches.ts';
 import type { ChainConfig, Chains } from '../dataplane/chains.ts';
 import type { MarkerStore } from '../dataplane/markers.ts';
 import type { ModelRegistry, RegisteredModel } from '../models/modelRegistry.ts';
@@ -146,10 +145,7 @@ export function createModelBatchRunner(options: ModelBatchRunnerOptions): BatchR
       }
     } catch (error) {
       if (output.signal.aborted) throw error;
-      throw new BatchFailure('kafka', `kafka: ${(error as Error).message}`, {
-        retryable: true,
-        cause: error,
-      });
+      throw new BatchFailure('kafka', `kafka: ${(error as Error).message}`, { cause: error });
     }
   };
 
@@ -182,13 +178,6 @@ export function createModelBatchRunner(options: ModelBatchRunnerOptions): BatchR
         return {
           reason: 'unknownChain',
           message: `model ${model.name} needs chain ${chain.name}'s JSON-RPC endpoint: ${chain.rpc.env} is not set on this worker`,
-        };
-      }
-      const aligned = batchContaining(chain.batchSizes, message.minBlock);
-      if (aligned.minBlock !== message.minBlock || aligned.maxBlock !== message.maxBlock) {
-        return {
-          reason: 'malformed',
-          message: `blocks ${message.minBlock}-${message.maxBlock} are not a batch of ${chain.name} (that batch is ${aligned.minBlock}-${aligned.maxBlock})`,
         };
       }
       return undefined;

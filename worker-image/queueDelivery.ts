@@ -3,11 +3,11 @@
 // or a copy confirmed on a retry tier or the dead-letter queue. If that copy cannot be
 // published, the delivery goes back to its queue instead (at-least-once, never at-most-once).
 import type { Logger } from 'pino';
-import { parseBatchMessage, type BatchMessage } from '../adapters/rabbitmq/batchMessage.ts';
+import { parseBatchMessage, type BatchMessage } from '../contract/batchMessage.ts';
 import type { Delivery, DeliveryHandler, Settlement } from '../adapters/rabbitmq/consumer.ts';
 import type { RabbitPublisher } from '../adapters/rabbitmq/publisher.ts';
-import { parseWorkQueueName } from '../adapters/rabbitmq/queueNames.ts';
-import { afterFailure } from '../adapters/rabbitmq/retrySchedule.ts';
+import { parseWorkQueueName } from '../contract/queues.ts';
+import { afterFailure } from '../contract/retryPolicy.ts';
 import { attemptBatch, batchLogFields, recordFailedForGood, type AttemptDeps } from './batchAttempt.ts';
 
 export interface QueueDeliveryDeps extends AttemptDeps {
@@ -87,7 +87,12 @@ export function createDeliveryHandler(deps: QueueDeliveryDeps): DeliveryHandler 
     }
 
     const { failure } = result;
-    const next = afterFailure(message.attempt, message.maxRetries, failure.retryable, deps.retryDelaysMs);
+    const next = afterFailure(
+      message.attempt,
+      message.maxRetriesPerBatch,
+      failure.retryable,
+      deps.retryDelaysMs,
+    );
     if (next.kind === 'deadLetter') {
       const error =
         next.reason === 'retriesExhausted'

@@ -1,10 +1,10 @@
 // The worker's configuration, read once from the environment by a pure function (the env is
 // passed in), so every variable, default and refusal is a row in a unit-test table. Secrets
 // (URLs with passwords) are kept as given and never logged; describeConfig() redacts them.
-import { parseWorkQueueName } from '../adapters/rabbitmq/queueNames.ts';
-import { DEFAULT_RETRY_DELAYS_MS, parseRetryDelays } from '../adapters/rabbitmq/retrySchedule.ts';
+import { parseWorkQueueName } from '../contract/queues.ts';
+import { DEFAULT_RETRY_DELAYS_MS, parseRetryDelays } from '../contract/retryPolicy.ts';
 import { parseBrokers } from '../adapters/kafka/sinkProducer.ts';
-import { SINK_ENV_NAME } from '../adapters/kafka/sinkNames.ts';
+import { SINK_ENV_NAME, nameRuleProblem } from '../contract/names.ts';
 import { DEFAULT_PROGRESS_PREFIX } from '../adapters/redis/progress.ts';
 import { redactUrl } from '../adapters/redactUrl.ts';
 import { PROCESS_NAME, SQL_IDENTIFIER } from '../dataplane/validNames.ts';
@@ -141,8 +141,8 @@ export function parseWorkerConfig(env: Env, defaults: { hostname: string }): Wor
   let kafka: WorkerConfig['kafka'];
   if (sink === 'kafka') {
     const sinkEnv = required(env, 'SINK_ENV');
-    if (!SINK_ENV_NAME.test(sinkEnv))
-      throw new WorkerConfigError(`SINK_ENV must match ${SINK_ENV_NAME.source}`);
+    const problem = nameRuleProblem(SINK_ENV_NAME, sinkEnv);
+    if (problem !== undefined) throw new WorkerConfigError(`SINK_ENV: ${problem}`);
     let brokers: string[];
     try {
       brokers = parseBrokers(required(env, 'KAFKA_BROKERS'));

@@ -8,7 +8,7 @@
 import { type ClickHouseClient, createClient } from '@clickhouse/client';
 import { InvalidValueError } from '../../dataplane/validNames.ts';
 import { redactUrl } from '../redactUrl.ts';
-import { ClickHouseMarkerStore } from './markerStore.ts';
+import { ClickHouseMarkerStore, type ClickHouseMarkerStoreOptions } from './markerStore.ts';
 
 type ClientConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>['connection']>;
 
@@ -56,7 +56,7 @@ export function createServerClient(
 /** A marker store on its own client (closed with the store). */
 export async function openMarkerStore(
   url: string,
-  options: { database: string; table?: string; clock?: () => Date },
+  options: Omit<ClickHouseMarkerStoreOptions, 'client' | 'ownsClient'>,
 ): Promise<ClickHouseMarkerStore> {
   const client = await createClickHouseClient(url);
   return new ClickHouseMarkerStore({ client, ownsClient: true, ...options });
@@ -65,7 +65,7 @@ export async function openMarkerStore(
 /** A marker store on its own client for a ClickHouse server URL (synchronous; no chdb). */
 export function openClickHouseMarkerStore(
   url: string,
-  options: { database: string; table?: string; clock?: () => Date },
+  options: Omit<ClickHouseMarkerStoreOptions, 'client' | 'ownsClient'>,
 ): ClickHouseMarkerStore {
   return new ClickHouseMarkerStore({ client: createServerClient(url), ownsClient: true, ...options });
 }

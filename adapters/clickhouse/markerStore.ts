@@ -7,9 +7,12 @@
 // builders in dataplane/markerQueries.ts; inserts travel as JSONEachRow data.
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { BlockRange } from '../../dataplane/batches.ts';
+import { type Chains, loadChains, requireChain } from '../../dataplane/chains.ts';
 import {
   MARKER_QUERY_SETTINGS,
+  type MarkerChain,
   batchMarkersSql,
+  completeBatchMarkersSql,
   completeBatchesSql,
   coverageSql,
   createDatabaseSql,
@@ -44,6 +47,8 @@ export interface ClickHouseMarkerStoreOptions {
   clock?: () => Date;
   /** Close the client with the store (true when the store created it). */
   ownsClient?: boolean;
+  /** Where each chain's batches end (completeness depends on it). Default: chains/chains.json. */
+  chains?: Chains;
 }
 
 export class ClickHouseMarkerStore implements MarkerStore {
@@ -51,6 +56,7 @@ export class ClickHouseMarkerStore implements MarkerStore {
   private readonly client: ClickHouseClient;
   private readonly clock: () => Date;
   private readonly ownsClient: boolean;
+  private readonly chains: Chains;
 
   constructor(options: ClickHouseMarkerStoreOptions) {
     const table = options.table ?? DEFAULT_MARKERS_TABLE;
@@ -60,6 +66,12 @@ export class ClickHouseMarkerStore implements MarkerStore {
     this.client = options.client;
     this.clock = options.clock ?? (() => new Date());
     this.ownsClient = options.ownsClient ?? false;
+    this.chains = options.chains ?? loadChains();
+  }
+
+  /** The chain's name and batch sizes; an unconfigured chain is an InvalidValueError. */
+  private chain(name: string): MarkerChain {
+    return requireChain(this.chains, name);
   }
 
   async ensureTable(): Promise<void> {
@@ -80,12 +92,22 @@ export class ClickHouseMarkerStore implements MarkerStore {
   }
 
   async isBatchComplete(chain: string, rootPath: string, minBlock: number): Promise<boolean> {
-    const complete = await this.completeBatches(chain, [rootPath], { minBlock, maxBlock: minBlock + 1 });
-    return complete.length === 1;
+    return (await this.completeBatchMarkers(chain, rootPath, minBlock)) !== undefined;
+  }
+
+  async completeBatchMarkers(
+    chain: string,
+    rootPath: string,
+    minBlock: number,
+  ): Promise<Marker[] | undefined> {
+    const rows = await this.select(
+      completeBatchMarkersSql(this.table, this.chain(chain), rootPath, minBlock),
+    );
+    return rows.length === 0 ? undefined : rows.map((row) => parseMarkerRow(row, chain));
   }
 
   async batchMarkers(chain: string, rootPath: string, minBlock: number): Promise<Marker[]> {
-    const rows = await this.select(batchMarkersSql(this.table, chain, rootPath, minBlock));
+    const rows = await this.select(batchMarkersSql(this.table, this.chain(chain), rootPath, minBlock));
     return rows.map((row) => parseMarkerRow(row, chain));
   }
 
@@ -94,17 +116,19 @@ export class ClickHouseMarkerStore implements MarkerStore {
     rootPaths: readonly string[],
     range?: BlockRange,
   ): Promise<CompleteBatch[]> {
-    const rows = await this.select(completeBatchesSql(this.table, chain, rootPaths, range));
+    const rows = await this.select(completeBatchesSql(this.table, this.chain(chain), rootPaths, range));
     return rows.map(parseCompleteBatchRow);
   }
 
   async pendingBatches(query: PendingBatchesQuery): Promise<PendingBatch[]> {
-    const rows = await this.select(pendingBatchesSql(this.table, query));
+    const rows = await this.select(
+      pendingBatchesSql(this.table, { ...query, chain: this.chain(query.chain) }),
+    );
     return rows.map(parsePendingBatchRow);
   }
 
   async coverage(query: CoverageQuery): Promise<DtCoverageRow[]> {
-    const rows = await this.select(coverageSql(this.table, query));
+    const rows = await this.select(coverageSql(this.table, { ...query, chain: this.chain(query.chain) }));
     return rows.map(parseCoverageRow);
   }
 

@@ -1,20 +1,23 @@
 // Names on the Kafka sink: the topic per environment and chain, the record key and headers.
 // The key is a pure function of the row's identity (never of time, attempt or worker), so a
 // batch that is processed twice produces the same keys and consumers can de-duplicate on them.
-import { CHAIN_NAME, MODEL_NAME } from '../../dataplane/validNames.ts';
+import {
+  CHAIN_NAME,
+  MODEL_NAME,
+  SINK_ENV_NAME,
+  TOPIC_NAME,
+  followsNameRule,
+  requireName,
+} from '../../contract/names.ts';
 
-/** Environment names (`prod`, `staging`, `dev`): no hyphen, since the topic splits on hyphens. */
-export const SINK_ENV_NAME = /^[a-z][a-z0-9]{0,15}$/;
 /** The last key segment: a log index, a transaction index, an address, or a few joined by `:`. */
 export const ROW_KEY = /^[A-Za-z0-9_.:-]{1,200}$/;
 
 /** `<env>-<chain>-sink`, e.g. `prod-ethereum-sink`. */
 export function sinkTopicName(env: string, chain: string): string {
-  if (!SINK_ENV_NAME.test(env))
-    throw new Error(`invalid sink env ${JSON.stringify(env)}: must match ${SINK_ENV_NAME.source}`);
-  if (!CHAIN_NAME.test(chain))
-    throw new Error(`invalid chain name ${JSON.stringify(chain)}: must match ${CHAIN_NAME.source}`);
-  return `${env}-${chain}-sink`;
+  requireName(SINK_ENV_NAME, env);
+  requireName(CHAIN_NAME, chain);
+  return requireName(TOPIC_NAME, `${env}-${chain}-sink`);
 }
 
 export interface SinkRowIdentity {
@@ -31,9 +34,12 @@ export interface SinkRowIdentity {
  * so the key parses back unambiguously even when rowKey itself holds colons.
  */
 export function sinkRecordKey(row: SinkRowIdentity): string {
-  if (!MODEL_NAME.test(row.model)) throw new Error(`invalid model name ${JSON.stringify(row.model)}`);
-  if (!MODEL_NAME.test(row.dataset)) throw new Error(`invalid dataset name ${JSON.stringify(row.dataset)}`);
-  if (!CHAIN_NAME.test(row.chain)) throw new Error(`invalid chain name ${JSON.stringify(row.chain)}`);
+  if (!followsNameRule(MODEL_NAME, row.model))
+    throw new Error(`invalid model name ${JSON.stringify(row.model)}`);
+  if (!followsNameRule(MODEL_NAME, row.dataset))
+    throw new Error(`invalid dataset name ${JSON.stringify(row.dataset)}`);
+  if (!followsNameRule(CHAIN_NAME, row.chain))
+    throw new Error(`invalid chain name ${JSON.stringify(row.chain)}`);
   if (!Number.isSafeInteger(row.block) || row.block < 0)
     throw new Error(`invalid block ${String(row.block)}`);
   if (!ROW_KEY.test(row.rowKey)) throw new Error(`invalid row key ${JSON.stringify(row.rowKey)}`);

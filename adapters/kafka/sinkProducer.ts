@@ -7,9 +7,8 @@
 // see docs/worker.md and bench/kafka-producer.ts).
 import { Admin, Producer, stringSerializers, type MessageToProduce } from '@platformatic/kafka';
 import type { Logger } from 'pino';
+import { TOPIC_NAME, requireName } from '../../contract/names.ts';
 import { encodeSinkValue } from './sinkNames.ts';
-
-const TOPIC_NAME = /^[a-z][a-z0-9]{0,15}-[a-z][a-z0-9_]{0,62}-sink$/;
 
 export interface SinkRecord {
   key: string;
@@ -94,7 +93,7 @@ export class KafkaSink {
 
   /** Creates the topic if it is missing; a concurrent creator winning the race is fine. */
   async ensureTopic(topic: string): Promise<void> {
-    if (!TOPIC_NAME.test(topic)) throw new Error(`invalid sink topic ${JSON.stringify(topic)}`);
+    requireName(TOPIC_NAME, topic);
     if (this.#ensuredTopics.has(topic)) return;
     const admin = new Admin({
       clientId: `${this.#options.clientId}-admin`,

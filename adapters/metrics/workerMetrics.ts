@@ -3,24 +3,6 @@
 // model, chain, dataset, queue, outcome, and a failure reason from a fixed vocabulary.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-/** Why a batch attempt failed; the fixed label values of `batch_failures_total`. */
-export const FAILURE_REASONS = [
-  'malformed',
-  'unknownModel',
-  'misrouted',
-  'unknownChain',
-  'notReady',
-  'rpc',
-  'lake',
-  'clickhouse',
-  'kafka',
-  'redis',
-  'model',
-  'shutdown',
-  'other',
-] as const;
-export type FailureReason = (typeof FAILURE_REASONS)[number];
-
 export type BatchResult = 'succeeded' | 'skipped' | 'retried' | 'deadLettered' | 'requeued';
 
 export interface WorkerMetrics {

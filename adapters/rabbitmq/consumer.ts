@@ -4,7 +4,7 @@
 import type { Channel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import type { RabbitConnection } from './connection.ts';
-import { assertWorkQueueName } from './queueNames.ts';
+import { assertWorkQueueName } from '../../contract/queues.ts';
 
 /** How long aborted handlers get to settle their deliveries before the channel closes. */
 const ABORT_SETTLE_MS = 2_000;

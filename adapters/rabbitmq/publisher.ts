@@ -6,9 +6,9 @@ import { once } from 'node:events';
 import type { ConfirmChannel, Message } from 'amqplib';
 import type { Logger } from 'pino';
 import type { RabbitConnection } from './connection.ts';
-import { encodeBatchMessage, type BatchMessage } from './batchMessage.ts';
+import { encodeBatchMessage, type BatchMessage } from '../../contract/batchMessage.ts';
 import { DEAD_LETTER_EXCHANGE } from './topology.ts';
-import { assertWorkQueueName, retryQueueName } from './queueNames.ts';
+import { assertWorkQueueName, retryQueueName } from '../../contract/queues.ts';
 
 export type HeaderValue = string | number | boolean;
 

@@ -3,7 +3,7 @@
 // messages and scaled busy workers away). `checkQueue` is exact for ready and consumers; unacked
 // comes only from the management API, whose figures lag the broker by up to ~5 s.
 import type { Channel } from 'amqplib';
-import { assertWorkQueueName } from './queueNames.ts';
+import { assertWorkQueueName } from '../../contract/queues.ts';
 import { workQueueTopology } from './topology.ts';
 
 export interface QueueDepth {

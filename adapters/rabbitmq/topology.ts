@@ -7,8 +7,8 @@
 //   <queue>.retry.<N>ms     one per retry delay: message TTL N, dead-letters back to <queue>
 //   <queue>.dlq             bound to the DLX with routing key <queue>; the end of the line
 import type { Channel } from 'amqplib';
-import { assertRetryDelays } from './retrySchedule.ts';
-import { assertWorkQueueName, deadLetterQueueName, retryQueueName } from './queueNames.ts';
+import { assertRetryDelays } from '../../contract/retryPolicy.ts';
+import { assertWorkQueueName, deadLetterQueueName, retryQueueName } from '../../contract/queues.ts';
 
 /** The dead-letter exchange shared by all work queues (direct, routed by work queue name). */
 export const DEAD_LETTER_EXCHANGE = 'model-runner.dlx';

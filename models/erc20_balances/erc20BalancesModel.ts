@@ -6,7 +6,7 @@
 import { isExecutionFailure } from '../../adapters/ethereum/rpcErrors.ts';
 import { AbiDecodeError } from '../abi/abiWords.ts';
 import { decodeUint256Result, encodeBalanceOf } from '../abi/erc20Calls.ts';
-import { readParquetSql } from '../../dataplane/duckDbSession.ts';
+import { readParquetSql } from '../../adapters/parquet/duckDbSession.ts';
 import type { ParquetRow } from '../../dataplane/parquetSchema.ts';
 import { datasetRootPath } from '../modelRegistry.ts';
 import type { ModelDefinition, ModelOutput } from '../modelDefinition.ts';

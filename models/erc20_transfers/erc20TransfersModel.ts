@@ -1,7 +1,7 @@
 // erc20_transfers (nonreads): ERC-20 Transfer logs from ingestion/logs_v1 → one row per
 // transfer. Logs that only look like transfers (ERC-721's 4 topics, short data, dirty
 // address padding) are counted under `skipped_<reason>` and never fail the batch.
-import { readParquetSql } from '../../dataplane/duckDbSession.ts';
+import { readParquetSql } from '../../adapters/parquet/duckDbSession.ts';
 import { INGESTION_ROOT_PATHS } from '../../dataplane/paths.ts';
 import { transferSkipReasons } from '../abi/erc20TransferLog.ts';
 import type { ModelDefinition, ModelOutput } from '../modelDefinition.ts';

@@ -89,7 +89,7 @@ export const ingestModel: ModelDefinition = {
         transactions: { kind: 'rows', rows: rows.transactions },
         logs: { kind: 'rows', rows: rows.logs },
       },
-      dts: rows.dts,
+      days: rows.days,
     };
   },
 };

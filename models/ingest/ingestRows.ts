@@ -3,7 +3,8 @@
 import type { RpcBlock, RpcLog } from '../../adapters/ethereum/rpcShapes.ts';
 import { RpcError } from '../../adapters/ethereum/rpcErrors.ts';
 import type { BlockBatch } from '../../dataplane/batches.ts';
-import { dtOfTimestamp } from '../../dataplane/paths.ts';
+import { dayRangesOfBlocks } from '../../dataplane/dtParts.ts';
+import type { DayRange } from '../../dataplane/markers.ts';
 import type { ParquetRow } from '../../dataplane/parquetSchema.ts';
 
 export interface IngestionRows {
@@ -11,7 +12,8 @@ export interface IngestionRows {
   transactions: ParquetRow[];
   logs: ParquetRow[];
   /** The days of the batch's blocks, sorted. */
-  dts: string[];
+  /** The batch's days and the blocks of each (every dataset writes one file per day). */
+  days: DayRange[];
 }
 
 /**
@@ -36,7 +38,6 @@ export function ingestionRows(
     );
   }
   const byNumber = new Map<number, RpcBlock>();
-  const dts = new Set<string>();
   const blockRows: ParquetRow[] = [];
   const transactionRows: ParquetRow[] = [];
   let previous: RpcBlock | undefined;
@@ -58,7 +59,6 @@ export function ingestionRows(
     }
     previous = block;
     byNumber.set(block.number, block);
-    dts.add(dtOfTimestamp(block.timestamp));
     blockRows.push({
       block_number: block.number,
       block_timestamp: block.timestamp,
@@ -127,5 +127,10 @@ export function ingestionRows(
       data: log.data,
     });
   }
-  return { blocks: blockRows, transactions: transactionRows, logs: logRows, dts: [...dts].sort() };
+  return {
+    blocks: blockRows,
+    transactions: transactionRows,
+    logs: logRows,
+    days: dayRangesOfBlocks(batch, blocks),
+  };
 }

@@ -7,9 +7,11 @@ import { after, before, describe, it } from 'node:test';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { createClickHouseClient, createServerClient } from '../../../adapters/clickhouse/clickhouseClient.ts';
 import { ClickHouseMarkerStore } from '../../../adapters/clickhouse/markerStore.ts';
+import type { Chains } from '../../../dataplane/chains.ts';
 import { type MarkerStore, type NewMarker, markersForBatch } from '../../../dataplane/markers.ts';
 import { dataPath } from '../../../dataplane/paths.ts';
 import { InvalidValueError } from '../../../dataplane/validNames.ts';
+import { BATCH_SIZE, COMPLETENESS_CASES } from '../../support/batchCompletenessCases.ts';
 import { uniqueIdentifier } from '../../support/names.ts';
 import { stackEnv } from '../../support/stackEnv.ts';
 
@@ -32,6 +34,7 @@ const stackServer: Engine = {
       ownsClient: true,
       database,
       clock,
+      chains: TEST_CHAINS,
     }),
   dropDatabase: async (database) => {
     const admin = createServerClient(stackEnv().CLICKHOUSE_URL);
@@ -47,7 +50,8 @@ const stackServer: Engine = {
 const chdbClient: ClickHouseClient = await createClickHouseClient('chdb:memory');
 const currentClickHouse: Engine = {
   name: 'current ClickHouse (chdb)',
-  open: (database, clock) => new ClickHouseMarkerStore({ client: chdbClient, database, clock }),
+  open: (database, clock) =>
+    new ClickHouseMarkerStore({ client: chdbClient, database, clock, chains: TEST_CHAINS }),
   dropDatabase: async (database) => {
     await chdbClient.command({ query: `DROP DATABASE IF EXISTS ${database}` });
   },
@@ -57,28 +61,55 @@ function at(seconds: number): Date {
   return new Date(Date.UTC(2024, 9, 1, 12, 0, seconds));
 }
 
-/** Markers committing one batch of one root path, one part per listed day. */
+/**
+ * Markers committing one batch of one root path, one part per listed day. A part holds
+ * `blocks` of the batch's blocks (default: as many as it has rows; the last part takes the rest).
+ */
 function batchMarkers(
   chain: string,
   rootPath: string,
   minBlock: number,
   size: number,
-  parts: [dt: string, rows: number][],
+  parts: [dt: string, rows: number, blocks?: number][],
   updatedAt = at(0),
 ): NewMarker[] {
+  let next = minBlock;
   return markersForBatch({
     chain,
     rootPath,
     batch: { minBlock, maxBlock: minBlock + size },
-    parts: parts.map(([dt, rowCount]) => ({
-      dt,
-      rowCount,
-      dataPath: dataPath(rootPath, chain, dt, minBlock),
-    })),
+    parts: parts.map(([dt, rowCount, blocks], index) => {
+      const partMin = next;
+      next = index === parts.length - 1 ? minBlock + size : partMin + (blocks ?? rowCount);
+      return {
+        dt,
+        rowCount,
+        minBlock: partMin,
+        maxBlock: next,
+        dataPath: dataPath(rootPath, chain, dt, minBlock),
+      };
+    }),
     processName: 'default/test-run',
     writerName: 'test-host',
   }).map((marker) => ({ ...marker, updatedAt }));
 }
+
+/** Every chain these tests write: 100-block batches. */
+const TEST_CHAINS: Chains = new Map(
+  ['straddle', 'dupes', 'latest', 'clock', 'pending', 'coverage', 'same', 'tiling', 'x'].map(
+    (name, index) => [
+      name,
+      {
+        name,
+        chainId: 1_000_000 + index,
+        rpc: { env: 'UNUSED_RPC_URL', secret: { name: 'unused', key: 'url' } },
+        expectedBlocksPerDay: 100,
+        batchSizes: [{ fromBlock: 0, batchSize: BATCH_SIZE }],
+        tipSafetyBlocks: 0,
+      },
+    ],
+  ),
+);
 
 /** Ingestion complete for batches 0 and 100 (both roots); 200 only has blocks; 300 has half its logs. */
 async function writePendingScenario(store: MarkerStore, chain: string): Promise<void> {
@@ -146,8 +177,8 @@ for (const engine of [stackServer, currentClickHouse]) {
 
     it('commits a batch that straddles midnight only when both days are recorded', async () => {
       const markers = batchMarkers('straddle', LOGS, 1200, 100, [
-        ['2024-09-30', 7],
-        ['2024-10-01', 3],
+        ['2024-09-30', 7, 30],
+        ['2024-10-01', 3, 70],
       ]);
       assert.equal(await store.isBatchComplete('straddle', LOGS, 1200), false);
       await store.writeMarkers([markers[0]!]);
@@ -201,7 +232,7 @@ for (const engine of [stackServer, currentClickHouse]) {
           0,
           100,
           [
-            ['2024-10-01', 1],
+            ['2024-10-01', 1, 50],
             ['2024-10-02', 1],
           ],
           at(2),
@@ -252,7 +283,7 @@ for (const engine of [stackServer, currentClickHouse]) {
       );
     });
 
-    it('reports coverage per day: complete batches once, on their first day', async () => {
+    it('reports coverage per day: the blocks of each day in complete batches, a straddling batch on both days', async () => {
       await writeCoverageScenario(store, 'coverage');
       const rows = await store.coverage({
         chain: 'coverage',
@@ -261,8 +292,8 @@ for (const engine of [stackServer, currentClickHouse]) {
         toDt: '2024-10-04',
       });
       assert.deepEqual(rows, [
-        { rootPath: BLOCKS, dt: '2024-10-01', coveredBlocks: 200, completeBatches: 2, rowCount: 200 },
-        { rootPath: BLOCKS, dt: '2024-10-02', coveredBlocks: 100, completeBatches: 1, rowCount: 100 },
+        { rootPath: BLOCKS, dt: '2024-10-01', coveredBlocks: 160, completeBatches: 2, rowCount: 160 },
+        { rootPath: BLOCKS, dt: '2024-10-02', coveredBlocks: 140, completeBatches: 2, rowCount: 140 },
         { rootPath: BLOCKS, dt: '2024-10-03', coveredBlocks: 100, completeBatches: 1, rowCount: 100 },
       ]);
       const secondDayOnly = await store.coverage({
@@ -272,8 +303,43 @@ for (const engine of [stackServer, currentClickHouse]) {
         toDt: '2024-10-02',
       });
       assert.deepEqual(secondDayOnly, [
-        { rootPath: BLOCKS, dt: '2024-10-02', coveredBlocks: 100, completeBatches: 1, rowCount: 100 },
+        { rootPath: BLOCKS, dt: '2024-10-02', coveredBlocks: 140, completeBatches: 2, rowCount: 140 },
       ]);
+    });
+
+    it('answers every shared completeness case as the JS rule does', async () => {
+      for (const testCase of COMPLETENESS_CASES) {
+        const markers: NewMarker[] = testCase.parts.map((part) => ({
+          chain: 'tiling',
+          dt: part.dt,
+          rootPath: LOGS,
+          dataPath: dataPath(LOGS, 'tiling', part.dt, testCase.batchStart),
+          minBlock: part.minBlock,
+          maxBlock: part.maxBlock,
+          rowCount: 1,
+          numParts: part.numParts,
+          processName: 'default/test-run',
+          writerName: 'test-host',
+          updatedAt: at(part.at ?? 0),
+        }));
+        if (testCase.parts.some((part) => part.maxBlock <= part.minBlock)) {
+          // The store never takes an empty part; the SQL's own check is a second line.
+          await assert.rejects(() => store.writeMarkers(markers), /is empty/);
+          assert.equal(testCase.complete, false);
+          continue;
+        }
+        await store.writeMarkers(markers);
+        assert.equal(
+          await store.isBatchComplete('tiling', LOGS, testCase.batchStart),
+          testCase.complete,
+          testCase.name,
+        );
+        const complete = await store.completeBatches('tiling', [LOGS], {
+          minBlock: testCase.batchStart,
+          maxBlock: testCase.batchStart + BATCH_SIZE,
+        });
+        assert.equal(complete.length, testCase.complete ? 1 : 0, testCase.name);
+      }
     });
 
     it('refuses hostile values before any SQL runs, and the table survives', async () => {

@@ -8,10 +8,10 @@ import { after, before, describe, it } from 'node:test';
 import { parquetReadObjects } from 'hyparquet';
 import { GcsLake } from '../../../adapters/lake/gcsLake.ts';
 import { LocalLake } from '../../../adapters/lake/localLake.ts';
-import { writeQueryParts, writeRowParts } from '../../../dataplane/batchParts.ts';
-import { DuckDbSession, readParquetSql } from '../../../dataplane/duckDbSession.ts';
+import { writeQueryParts, writeRowParts } from '../../../adapters/parquet/batchParts.ts';
+import { DuckDbSession, readParquetSql } from '../../../adapters/parquet/duckDbSession.ts';
 import type { ParquetRow, ParquetSchema } from '../../../dataplane/parquetSchema.ts';
-import { writeParquet } from '../../../dataplane/parquetWriter.ts';
+import { writeParquet } from '../../../adapters/parquet/parquetWriter.ts';
 import { InvalidValueError } from '../../../dataplane/validNames.ts';
 import { uniqueName } from '../../support/names.ts';
 import { stackEnv } from '../../support/stackEnv.ts';
@@ -197,17 +197,27 @@ describe('batch parts in the lake', () => {
   const batch = { minBlock: 1200, maxBlock: 1300 };
   const rows = makeRows(400);
   const timestampOf = (row: ParquetRow) => row.block_timestamp as number;
+  const twoDays = [
+    { dt: '2024-09-30', minBlock: 1200, maxBlock: 1250 },
+    { dt: '2024-10-01', minBlock: 1250, maxBlock: 1300 },
+  ];
 
   for (const writer of ['hyparquet-writer', 'DuckDB'] as const) {
     it(`${writer}: a batch straddling midnight writes one file per day`, async () => {
       const lake = new LocalLake(await mkdtemp(join(dir, 'lake-')));
       const parts = await writeRowParts(
         { lake, rootPath: ROOT, chain: 'op', batch },
-        { schema: SCHEMA, rows, timestampOf, session: writer === 'DuckDB' ? session : undefined },
+        {
+          schema: SCHEMA,
+          rows,
+          timestampOf,
+          days: twoDays,
+          session: writer === 'DuckDB' ? session : undefined,
+        },
       );
       assert.deepEqual(parts, [
-        { dt: '2024-09-30', dataPath: `${ROOT}/chain=op/dt=2024-09-30/000000001200.parquet`, rowCount: 200 },
-        { dt: '2024-10-01', dataPath: `${ROOT}/chain=op/dt=2024-10-01/000000001200.parquet`, rowCount: 200 },
+        { ...twoDays[0], dataPath: `${ROOT}/chain=op/dt=2024-09-30/000000001200.parquet`, rowCount: 200 },
+        { ...twoDays[1], dataPath: `${ROOT}/chain=op/dt=2024-10-01/000000001200.parquet`, rowCount: 200 },
       ]);
       assert.deepEqual(
         await lake.list(''),
@@ -228,16 +238,20 @@ describe('batch parts in the lake', () => {
         session,
         query: `SELECT token_address, value, block_number, block_timestamp FROM ${readParquetSql([input])} WHERE is_self`,
         timestampColumn: 'block_timestamp',
-        dts: ['2024-10-02', '2024-09-30', '2024-10-01'],
+        days: [
+          { dt: '2024-09-30', minBlock: 1200, maxBlock: 1250 },
+          { dt: '2024-10-01', minBlock: 1250, maxBlock: 1290 },
+          { dt: '2024-10-02', minBlock: 1290, maxBlock: 1300 },
+        ],
       },
     );
     const selfRows = (from: number, to: number) => rows.slice(from, to).filter((row) => row.is_self).length;
     assert.deepEqual(
-      parts.map((part) => [part.dt, part.rowCount]),
+      parts.map((part) => [part.dt, part.minBlock, part.maxBlock, part.rowCount]),
       [
-        ['2024-09-30', selfRows(0, 200)],
-        ['2024-10-01', selfRows(200, 400)],
-        ['2024-10-02', 0],
+        ['2024-09-30', 1200, 1250, selfRows(0, 200)],
+        ['2024-10-01', 1250, 1290, selfRows(200, 400)],
+        ['2024-10-02', 1290, 1300, 0],
       ],
     );
     const counted = await session.query(
@@ -262,7 +276,7 @@ describe('batch parts in the lake', () => {
             session,
             query: `SELECT * FROM ${readParquetSql([input])}`,
             timestampColumn: 'block_timestamp',
-            dts: ['2024-10-01'],
+            days: [{ dt: '2024-10-01', minBlock: 1200, maxBlock: 1300 }],
           },
         ),
       /outside the batch's 2024-10-01: 2024-09-30/,
@@ -276,7 +290,7 @@ describe('batch parts in the lake', () => {
     try {
       const parts = await writeRowParts(
         { lake, rootPath: ROOT, chain: 'op', batch },
-        { schema: SCHEMA, rows, timestampOf, session },
+        { schema: SCHEMA, rows, timestampOf, days: twoDays, session },
       );
       const local = join(dir, 'from-gcs.parquet');
       await lake.copyToLocalFile(parts[1]!.dataPath, local);

@@ -179,7 +179,7 @@ describe('one batch through runModelBatch', () => {
           maxBlock: batches[0]!.maxBlock + 1,
         }),
       ),
-      /is not one of local's batches/,
+      /blocks [0-9]+-[0-9]+ are not a batch of local \(the batch holding block [0-9]+ is [0-9]+-[0-9]+\)/,
     );
   });
 

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { BlockBatch } from '../../../dataplane/batches.ts';
-import { DuckDbSession, readParquetSql } from '../../../dataplane/duckDbSession.ts';
+import { DuckDbSession, readParquetSql } from '../../../adapters/parquet/duckDbSession.ts';
 import { INGESTION_ROOT_PATHS } from '../../../dataplane/paths.ts';
 import { ERC20_TRANSFER_TOPIC } from '../../../models/abi/erc20TransferLog.ts';
 import { decodeTransferRows, type LogRow } from '../../../models/erc20_transfers/erc20TransfersJs.ts';

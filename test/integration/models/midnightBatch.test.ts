@@ -1,82 +1,21 @@
 // A batch whose blocks straddle midnight UTC, from a small scripted JSON-RPC node on
-// 127.0.0.1 (anvil's clock is shared by every test, so it is not moved here). Every
+// 127.0.0.1 (scriptedNode.ts). Every
 // model writes one file per day with num_parts = 2, even where a day has no rows, and
 // token calls that revert become nulls and counters instead of failures.
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { ERC20_TRANSFER_TOPIC } from '../../../models/abi/erc20TransferLog.ts';
 import { modelRegistry } from '../../../models/registry.ts';
 import type { BatchSummary } from '../../../models/runBatch.ts';
 import { type ModelTestStack, openModelTestStack, readLakeRows, runOver } from './modelTestSupport.ts';
+import { type ScriptedNode, startScriptedNode, word } from './scriptedNode.ts';
 
 const MIDNIGHT = Date.parse('2024-10-02T00:00:00Z') / 1000;
 /** Block n's timestamp: midnight falls between blocks 59 and 60. */
 const timestampOf = (n: number): number => MIDNIGHT + (n - 60) * 12;
-const hashOf = (n: number): string => `0x${n.toString(16).padStart(64, '0')}`;
-const hex = (n: number | bigint): string => `0x${n.toString(16)}`;
-const word = (value: bigint): string => value.toString(16).padStart(64, '0');
 const TOKEN = `0x${'7a'.repeat(20)}`;
 const ALICE = `0x${'a1'.repeat(20)}`;
 const BOB = `0x${'b0'.repeat(20)}`;
 const MALLORY = `0x${'ee'.repeat(20)}`;
-/** Transfers: block → [from, to, value]. */
-const TRANSFERS: Record<number, [string, string, bigint]> = {
-  10: [ALICE, BOB, 5n],
-  70: [BOB, MALLORY, 2n ** 200n],
-};
-
-function block(n: number): unknown {
-  const transactions = TRANSFERS[n]
-    ? [
-        {
-          hash: hashOf(10_000 + n),
-          blockNumber: hex(n),
-          transactionIndex: '0x0',
-          from: TRANSFERS[n][0],
-          to: TOKEN,
-          value: '0x0',
-          nonce: '0x1',
-          gas: '0x5208',
-          gasPrice: '0x1',
-          input: '0xa9059cbb',
-          type: '0x0',
-        },
-      ]
-    : [];
-  return {
-    number: hex(n),
-    hash: hashOf(n + 1),
-    parentHash: hashOf(n),
-    timestamp: hex(timestampOf(n)),
-    miner: `0x${'0'.repeat(40)}`,
-    gasLimit: '0x1c9c380',
-    gasUsed: '0x0',
-    baseFeePerGas: '0x7',
-    transactions,
-  };
-}
-
-function logs(from: number, to: number): unknown[] {
-  return Object.entries(TRANSFERS)
-    .filter(([n]) => Number(n) >= from && Number(n) <= to)
-    .map(([n, [sender, receiver, value]]) => ({
-      address: TOKEN,
-      topics: [
-        ERC20_TRANSFER_TOPIC,
-        `0x${sender.slice(2).padStart(64, '0')}`,
-        `0x${receiver.slice(2).padStart(64, '0')}`,
-      ],
-      data: `0x${word(value)}`,
-      blockNumber: hex(Number(n)),
-      blockHash: hashOf(Number(n) + 1),
-      transactionHash: hashOf(10_000 + Number(n)),
-      transactionIndex: '0x0',
-      logIndex: '0x0',
-      removed: false,
-    }));
-}
 
 /** decimals() = 9; symbol() reverts (an old token without one); balanceOf(MALLORY) reverts. */
 function call(data: string): { result?: string; error?: { code: number; message: string } } {
@@ -90,43 +29,24 @@ function call(data: string): { result?: string; error?: { code: number; message:
   return { error: { code: -32601, message: 'method not found' } };
 }
 
-function answer(request: { id: number; method: string; params: unknown[] }): unknown {
-  const base = { jsonrpc: '2.0', id: request.id };
-  switch (request.method) {
-    case 'eth_blockNumber':
-      return { ...base, result: hex(1_000) };
-    case 'eth_getBlockByNumber':
-      return { ...base, result: block(Number(request.params[0])) };
-    case 'eth_getLogs': {
-      const filter = request.params[0] as { fromBlock: string; toBlock: string };
-      return { ...base, result: logs(Number(filter.fromBlock), Number(filter.toBlock)) };
-    }
-    case 'eth_call':
-      return { ...base, ...call((request.params[0] as { data: string }).data) };
-    default:
-      return { ...base, error: { code: -32601, message: 'method not found' } };
-  }
-}
-
 describe('a batch across midnight, from a scripted node', () => {
   let stack: ModelTestStack;
-  let server: Server;
+  let node: ScriptedNode;
   const summaries: Record<string, BatchSummary> = {};
   const batch = { minBlock: 0, maxBlock: 100 };
 
   before(async () => {
-    server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      req.on('end', () => {
-        const parsed = JSON.parse(body) as Parameters<typeof answer>[0] | Parameters<typeof answer>[0][];
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(Array.isArray(parsed) ? parsed.map(answer) : answer(parsed)));
-      });
+    node = await startScriptedNode({
+      timestampOf,
+      token: TOKEN,
+      transfers: {
+        10: [ALICE, BOB, 5n],
+        70: [BOB, MALLORY, 2n ** 200n],
+      },
+      call,
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     stack = await openModelTestStack('models-midnight');
-    const rpc = stack.rpcFor(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    const rpc = stack.rpcFor(node.url);
     for (const name of ['ingest', 'erc20_transfers', 'erc20_balances']) {
       const [summary] = await runOver(stack, modelRegistry.get(name), [batch], { rpc });
       summaries[name] = summary!;
@@ -134,8 +54,7 @@ describe('a batch across midnight, from a scripted node', () => {
   });
 
   after(async () => {
-    server?.closeAllConnections();
-    server?.close();
+    node?.close();
     await stack?.close();
   });
 
@@ -161,9 +80,12 @@ describe('a batch across midnight, from a scripted node', () => {
     }
     const blockMarkers = await stack.markers.batchMarkers(stack.chain.name, 'ingestion/blocks_v1', 0);
     assert.deepEqual(
-      blockMarkers.map((m) => m.rowCount),
-      [60, 40],
-      'blocks 0-59 before midnight, 60-99 after',
+      blockMarkers.map((m) => [m.rowCount, m.minBlock, m.maxBlock]),
+      [
+        [60, 0, 60],
+        [40, 60, 100],
+      ],
+      'blocks 0-59 before midnight, 60-99 after: each part records its own blocks',
     );
     const balanceMarkers = await stack.markers.batchMarkers(
       stack.chain.name,
@@ -171,9 +93,12 @@ describe('a batch across midnight, from a scripted node', () => {
       0,
     );
     assert.deepEqual(
-      balanceMarkers.map((m) => m.rowCount),
-      [0, 2],
-      'balances are as of block 99, after midnight',
+      balanceMarkers.map((m) => [m.rowCount, m.minBlock, m.maxBlock]),
+      [
+        [0, 0, 60],
+        [2, 60, 100],
+      ],
+      'balances are as of block 99, after midnight; the empty first day still covers its blocks',
     );
   });
 

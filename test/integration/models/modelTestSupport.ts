@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import IORedis from 'ioredis';
 import { pino } from 'pino';
-import { createServerClient } from '../../../adapters/clickhouse/clickhouseClient.ts';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { createClickHouseClient, createServerClient } from '../../../adapters/clickhouse/clickhouseClient.ts';
 import { ClickHouseMarkerStore } from '../../../adapters/clickhouse/markerStore.ts';
 import { EthereumRpc } from '../../../adapters/ethereum/ethereumRpc.ts';
 import { JsonRpcClient, type JsonRpcClientOptions } from '../../../adapters/ethereum/jsonRpcClient.ts';
@@ -14,7 +15,7 @@ import { LocalLake } from '../../../adapters/lake/localLake.ts';
 import { TokenMetadataCache } from '../../../adapters/redis/tokenMetadataCache.ts';
 import type { BlockBatch } from '../../../dataplane/batches.ts';
 import { type ChainConfig, loadChains, planChainBatches, requireChain } from '../../../dataplane/chains.ts';
-import { DuckDbSession, duckDbString } from '../../../dataplane/duckDbSession.ts';
+import { DuckDbSession, duckDbString } from '../../../adapters/parquet/duckDbSession.ts';
 import type { RegisteredModel } from '../../../models/modelRegistry.ts';
 import { type BatchSummary, type RunModelBatchOptions, runModelBatch } from '../../../models/runBatch.ts';
 import { uniqueIdentifier, uniqueName } from '../../support/names.ts';
@@ -36,22 +37,37 @@ export interface ModelTestStack {
   close(): Promise<void>;
 }
 
-export async function openModelTestStack(name: string): Promise<ModelTestStack> {
+/** Which ClickHouse holds the markers: the stack's server (18.16) or an embedded current one (chdb). */
+export type MarkerEngine = 'server' | 'chdb';
+
+// libchdb binds one data folder per process: every chdb store of a test file shares one client.
+let chdbClient: Promise<ClickHouseClient> | undefined;
+
+export async function openModelTestStack(
+  name: string,
+  options: { markerEngine?: MarkerEngine } = {},
+): Promise<ModelTestStack> {
   const env = stackEnv();
   const chain = requireChain(loadChains(), 'local');
   const lakeDir = await mkdtemp(join(tmpdir(), `${uniqueName(name)}-`));
   const database = uniqueIdentifier(`test_${name.replaceAll('-', '_')}`);
-  const markers = new ClickHouseMarkerStore({
-    client: createServerClient(env.CLICKHOUSE_URL),
-    ownsClient: true,
-    database,
-  });
+  const engine = options.markerEngine ?? 'server';
+  const client =
+    engine === 'server'
+      ? createServerClient(env.CLICKHOUSE_URL)
+      : await (chdbClient ??= createClickHouseClient('chdb:memory'));
+  const markers = new ClickHouseMarkerStore({ client, ownsClient: engine === 'server', database });
   await markers.ensureTable();
   const redis = new IORedis.Redis(env.REDIS_URL);
   const keyPrefix = `${uniqueName(`test-${name}`)}:`;
   const rpcFor = (url: string, options: Partial<JsonRpcClientOptions> = {}): EthereumRpc =>
     new EthereumRpc(
-      new JsonRpcClient({ url, maxAttempts: 4, backoff: { baseDelayMs: 5, maxDelayMs: 50, jitter: true }, ...options }),
+      new JsonRpcClient({
+        url,
+        maxAttempts: 4,
+        backoff: { baseDelayMs: 5, maxDelayMs: 50, jitter: true },
+        ...options,
+      }),
     );
   return {
     chain,
@@ -68,11 +84,15 @@ export async function openModelTestStack(name: string): Promise<ModelTestStack> 
       if (keys.length > 0) await redis.del(...keys);
       redis.disconnect();
       await markers.close();
-      const admin = createServerClient(env.CLICKHOUSE_URL);
-      try {
-        await admin.command({ query: `DROP DATABASE IF EXISTS ${database}` });
-      } finally {
-        await admin.close();
+      if (engine === 'chdb') {
+        await client.command({ query: `DROP DATABASE IF EXISTS ${database}` });
+      } else {
+        const admin = createServerClient(env.CLICKHOUSE_URL);
+        try {
+          await admin.command({ query: `DROP DATABASE IF EXISTS ${database}` });
+        } finally {
+          await admin.close();
+        }
       }
       await rm(lakeDir, { recursive: true, force: true });
     },

@@ -3,12 +3,12 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { GetMessage } from 'amqplib';
-import { batchIdOf, parseBatchMessage, type BatchMessage } from '../../../adapters/rabbitmq/batchMessage.ts';
+import { batchIdOf, parseBatchMessage, type BatchMessage } from '../../../contract/batchMessage.ts';
 import type { RabbitConnection } from '../../../adapters/rabbitmq/connection.ts';
 import { RabbitConsumer, type Delivery } from '../../../adapters/rabbitmq/consumer.ts';
 import { RabbitPublisher } from '../../../adapters/rabbitmq/publisher.ts';
 import { queueDepth } from '../../../adapters/rabbitmq/queueDepth.ts';
-import { workQueueName } from '../../../adapters/rabbitmq/queueNames.ts';
+import { workQueueName } from '../../../contract/queues.ts';
 import { assertWorkQueueTopology, DEAD_LETTER_EXCHANGE } from '../../../adapters/rabbitmq/topology.ts';
 import { uniqueName } from '../../support/names.ts';
 import {
@@ -37,7 +37,7 @@ function batch(chain: string, minBlock: number, overrides: Partial<BatchMessage>
     minBlock,
     maxBlock: minBlock + 100,
     force: false,
-    maxRetries: 2,
+    maxRetriesPerBatch: 2,
     attempt: 1,
     enqueuedAt: new Date().toISOString(),
     ...overrides,

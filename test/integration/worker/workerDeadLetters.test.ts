@@ -55,7 +55,7 @@ test('malformed, unknown and misrouted batches are dead-lettered with their reas
   assert.match(byReason('malformed')[1]!, /batchId must be/);
   assert.match(
     byReason('malformed')[2]!,
-    /blocks 250-350 are not a batch of w_[0-9a-f]+ \(that batch is 200-300\)/,
+    /blocks 250-349 are not a batch of w_[0-9a-f]+ \(the batch holding block 250 is 200-299\)/,
   );
   assert.match(
     byReason('unknownModel')[0]!,

@@ -8,11 +8,12 @@ import { join, relative } from 'node:path';
 import IORedis from 'ioredis';
 import { createServerClient } from '../../../adapters/clickhouse/clickhouseClient.ts';
 import { ClickHouseMarkerStore } from '../../../adapters/clickhouse/markerStore.ts';
+import { parseChains } from '../../../dataplane/chains.ts';
 import { sinkTopicName } from '../../../adapters/kafka/sinkNames.ts';
-import { batchIdOf, type BatchMessage } from '../../../adapters/rabbitmq/batchMessage.ts';
+import { batchIdOf, type BatchMessage } from '../../../contract/batchMessage.ts';
 import type { RabbitConnection } from '../../../adapters/rabbitmq/connection.ts';
 import { RabbitPublisher } from '../../../adapters/rabbitmq/publisher.ts';
-import { workQueueName } from '../../../adapters/rabbitmq/queueNames.ts';
+import { workQueueName } from '../../../contract/queues.ts';
 import { assertWorkQueueTopology } from '../../../adapters/rabbitmq/topology.ts';
 import { RunProgressStore, type RunProgress } from '../../../adapters/redis/progress.ts';
 import { modelRegistry } from '../../../models/registry.ts';
@@ -56,21 +57,19 @@ export class WorkerTestWorld {
     const world = new WorkerTestWorld();
     world.lakeDir = await mkdtemp(join(tmpdir(), 'worker-test-lake-'));
     world.chainsFile = join(world.lakeDir, '..', `${world.chain}-chains.json`);
-    await writeFile(
-      world.chainsFile,
-      JSON.stringify({
-        chains: [
-          {
-            name: world.chain,
-            chainId: 31337,
-            rpc: { env: world.rpcEnvVar, secret: { name: 'rpc-test', key: 'url' } },
-            expectedBlocksPerDay: 86400,
-            batchSizes: [{ fromBlock: 0, batchSize: BATCH_SIZE }],
-            tipSafetyBlocks: 0,
-          },
-        ],
-      }),
-    );
+    const chainsDocument = {
+      chains: [
+        {
+          name: world.chain,
+          chainId: 31337,
+          rpc: { env: world.rpcEnvVar, secret: { name: 'rpc-test', key: 'url' } },
+          expectedBlocksPerDay: 86400,
+          batchSizes: [{ fromBlock: 0, batchSize: BATCH_SIZE }],
+          tipSafetyBlocks: 0,
+        },
+      ],
+    };
+    await writeFile(world.chainsFile, JSON.stringify(chainsDocument));
     world.connection = await openTestConnection(uniqueName('test-worker'));
     world.publisher = new RabbitPublisher(world.connection, quietLogger());
     await world.connection.withChannel((channel) =>
@@ -82,6 +81,7 @@ export class WorkerTestWorld {
       client: createServerClient(stackEnv().CLICKHOUSE_URL),
       ownsClient: true,
       database: world.database,
+      chains: parseChains(chainsDocument),
     });
     await world.markers.ensureTable();
     return world;
@@ -123,7 +123,7 @@ export class WorkerTestWorld {
       minBlock,
       maxBlock: minBlock + BATCH_SIZE,
       force: false,
-      maxRetries: 5,
+      maxRetriesPerBatch: 5,
       attempt: 1,
       enqueuedAt: new Date().toISOString(),
       ...overrides,

@@ -80,7 +80,7 @@ test('an RPC answering errors and garbage: retried with backoff, then the batch 
   const worker = await startWorker({ [world.rpcEnvVar]: rpc.url });
   const run = world.runOf('rpc-outage');
   const start = firstStart;
-  await world.publish(world.batch('ingest', start, { ...run, maxRetries: 30 }));
+  await world.publish(world.batch('ingest', start, { ...run, maxRetriesPerBatch: 30 }));
   await waitForFailedAttempts(worker, 'rpc', 2);
   // Not done while failing: no markers, no ack (the batch waits in a retry tier or is in flight).
   assert.equal(await world.markers.isBatchComplete(world.chain, INGESTION_ROOT_PATHS.blocks, start), false);
@@ -124,7 +124,7 @@ test('ClickHouse on a closed port: failing attempts are never acked as done; it 
   const worker = await startWorker({ CLICKHOUSE_URL: viaProxy.toString() });
   const run = world.runOf('clickhouse-down');
   const start = firstStart + BATCH_SIZE;
-  await world.publish(world.batch('ingest', start, { ...run, maxRetries: 30 }));
+  await world.publish(world.batch('ingest', start, { ...run, maxRetriesPerBatch: 30 }));
   await waitForFailedAttempts(worker, 'clickhouse', 2);
   assert.equal((await world.readProgress(run.runId.uid)).succeeded, 0);
   assert.equal(await world.markers.isBatchComplete(world.chain, INGESTION_ROOT_PATHS.blocks, start), false);
@@ -152,7 +152,7 @@ test('ClickHouse dropping the marker insert mid-batch: the batch is redone; Kafk
   const run = world.runOf('clickhouse-insert');
   const start = firstStart + 2 * BATCH_SIZE;
   const batchId = `${world.chain}/ingest/${start}`;
-  await world.publish(world.batch('ingest', start, { ...run, maxRetries: 30 }));
+  await world.publish(world.batch('ingest', start, { ...run, maxRetriesPerBatch: 30 }));
   await waitForFailedAttempts(worker, 'clickhouse', 2);
   assert.equal(await world.markers.isBatchComplete(world.chain, INGESTION_ROOT_PATHS.blocks, start), false);
   // The rows went to Kafka before each failed commit: the same keys, more than once.
@@ -182,7 +182,7 @@ test('Kafka on a closed port: the batch fails before its markers, is retried, an
   const worker = await startWorker({ KAFKA_BROKERS: proxy.url });
   const run = world.runOf('kafka-down');
   const start = firstStart + 3 * BATCH_SIZE;
-  await world.publish(world.batch('ingest', start, { ...run, maxRetries: 30 }));
+  await world.publish(world.batch('ingest', start, { ...run, maxRetriesPerBatch: 30 }));
   await waitForFailedAttempts(worker, 'kafka', 2);
   // The files may be in the lake (they are overwritten next time), but nothing is committed.
   assert.equal(await world.markers.isBatchComplete(world.chain, INGESTION_ROOT_PATHS.blocks, start), false);

@@ -18,6 +18,10 @@ import { sqlString } from '../../../dataplane/sqlLiteral.ts';
 import { InvalidValueError } from '../../../dataplane/validNames.ts';
 
 const TABLE = { database: 'markers_db', table: 'blockbatch_markers' };
+const BATCH_SIZES = [{ fromBlock: 0, batchSize: 100 }];
+/** A chain as the SQL builders take it: a name and its batch sizes. */
+const chainNamed = (name: string) => ({ name, batchSizes: BATCH_SIZES });
+const OP = chainNamed('op');
 
 // Values an attacker (or a bug) might push through a ModelRun spec or a CLI flag.
 const HOSTILE_STRINGS = [
@@ -35,15 +39,21 @@ const HOSTILE_STRINGS = [
 describe('the SQL builders refuse hostile values', () => {
   for (const value of HOSTILE_STRINGS) {
     it(`as a chain: ${JSON.stringify(value)}`, () => {
-      assert.throws(() => completeBatchesSql(TABLE, value, ['ingestion/logs_v1']), InvalidValueError);
-      assert.throws(() => batchMarkersSql(TABLE, value, 'ingestion/logs_v1', 0), InvalidValueError);
+      assert.throws(
+        () => completeBatchesSql(TABLE, chainNamed(value), ['ingestion/logs_v1']),
+        InvalidValueError,
+      );
+      assert.throws(
+        () => batchMarkersSql(TABLE, chainNamed(value), 'ingestion/logs_v1', 0),
+        InvalidValueError,
+      );
     });
     it(`as a root path: ${JSON.stringify(value)}`, () => {
-      assert.throws(() => completeBatchesSql(TABLE, 'op', [value]), InvalidValueError);
+      assert.throws(() => completeBatchesSql(TABLE, OP, [value]), InvalidValueError);
       assert.throws(
         () =>
           pendingBatchesSql(TABLE, {
-            chain: 'op',
+            chain: OP,
             inputRootPaths: ['ingestion/logs_v1'],
             outputRootPaths: [value],
           }),
@@ -61,7 +71,7 @@ describe('the SQL builders refuse hostile values', () => {
       assert.throws(
         () =>
           coverageSql(TABLE, {
-            chain: 'op',
+            chain: OP,
             rootPaths: ['ingestion/logs_v1'],
             fromDt: value,
             toDt: '2024-10-01',
@@ -74,15 +84,15 @@ describe('the SQL builders refuse hostile values', () => {
   const badNumbers = [-1, 1.5, Number.NaN, Infinity, 2 ** 60];
   for (const value of badNumbers) {
     it(`as a block number: ${value}`, () => {
-      assert.throws(() => batchMarkersSql(TABLE, 'op', 'ingestion/logs_v1', value), InvalidValueError);
+      assert.throws(() => batchMarkersSql(TABLE, OP, 'ingestion/logs_v1', value), InvalidValueError);
       assert.throws(
-        () => completeBatchesSql(TABLE, 'op', ['ingestion/logs_v1'], { minBlock: value, maxBlock: 10 }),
+        () => completeBatchesSql(TABLE, OP, ['ingestion/logs_v1'], { minBlock: value, maxBlock: 10 }),
         InvalidValueError,
       );
       assert.throws(
         () =>
           pendingBatchesSql(TABLE, {
-            chain: 'op',
+            chain: OP,
             inputRootPaths: ['ingestion/logs_v1'],
             outputRootPaths: ['blockbatch/m/d_v1'],
             limit: value,
@@ -93,7 +103,7 @@ describe('the SQL builders refuse hostile values', () => {
   }
 
   it('refuses empty root path lists', () => {
-    assert.throws(() => completeBatchesSql(TABLE, 'op', []), /at least one root path/);
+    assert.throws(() => completeBatchesSql(TABLE, OP, []), /at least one root path/);
   });
 });
 
@@ -120,7 +130,7 @@ describe('the SQL text', () => {
 
   it('inlines only validated literals', () => {
     const sql = pendingBatchesSql(TABLE, {
-      chain: 'op',
+      chain: OP,
       inputRootPaths: ['ingestion/logs_v1', 'ingestion/blocks_v1', 'ingestion/logs_v1'],
       outputRootPaths: ['blockbatch/m/d_v1'],
       range: { minBlock: 100, maxBlock: 900 },
@@ -128,20 +138,22 @@ describe('the SQL text', () => {
     });
     assert.match(sql, /chain = 'op'/);
     assert.match(sql, /HAVING count\(\) = 2\n/); // duplicate inputs counted once
-    assert.match(sql, /min_block >= 100 AND min_block < 900/);
+    // Parts start inside their batch: read one batch past the range, then cut on the batch.
+    assert.match(sql, /min_block >= 100 AND min_block < 1000/);
+    assert.match(sql, /WHERE batch_start >= 100 AND batch_start < 900/);
     assert.match(sql, /LIMIT 50$/);
     assert.doesNotMatch(sql, /ANTI|OVER \(/);
   });
 
-  it('reads coverage a month past the last day, so late-ending batches are complete', () => {
+  it('reads coverage a month around the days, so batches crossing them are judged whole', () => {
     const sql = coverageSql(TABLE, {
-      chain: 'op',
+      chain: OP,
       rootPaths: ['ingestion/logs_v1'],
       fromDt: '2024-10-01',
       toDt: '2024-10-31',
     });
-    assert.match(sql, /dt >= toDate\('2024-10-01'\) AND dt <= toDate\('2024-12-01'\)/);
-    assert.match(sql, /batch_first_dt <= toDate\('2024-10-31'\)/);
+    assert.match(sql, /dt >= toDate\('2024-08-31'\) AND dt <= toDate\('2024-12-01'\)/);
+    assert.match(sql, /part_dt >= toDate\('2024-10-01'\) AND part_dt <= toDate\('2024-10-31'\)/);
   });
 });
 
@@ -177,7 +189,7 @@ describe('markerInsertRow', () => {
 
   const bad: [string, Partial<NewMarker>][] = [
     ['a data path of another day', { dt: '2024-10-02' }],
-    ['a data path of another batch', { minBlock: 1300, maxBlock: 1400 }],
+    ['a range starting before its batch', { minBlock: 1100, maxBlock: 1250 }],
     ['a data path of another root', { rootPath: 'ingestion/blocks_v1' }],
     ['an empty range', { maxBlock: 1200 }],
     ['zero parts', { numParts: 0 }],

@@ -6,21 +6,24 @@ import { InvalidValueError } from '../../../dataplane/validNames.ts';
 const ROOT = 'blockbatch/token_transfers/erc20_transfers_v1';
 const batch = { minBlock: 1200, maxBlock: 1300 };
 
-function part(dt: string, rowCount: number, minBlock = 1200) {
+/** A part of the batch starting at `batchStart`: the blocks [minBlock, maxBlock) of day `dt`. */
+function part(dt: string, rowCount: number, minBlock = 1200, maxBlock = 1300, batchStart = 1200) {
   return {
     dt,
-    dataPath: `${ROOT}/chain=op/dt=${dt}/${String(minBlock).padStart(12, '0')}.parquet`,
+    minBlock,
+    maxBlock,
+    dataPath: `${ROOT}/chain=op/dt=${dt}/${String(batchStart).padStart(12, '0')}.parquet`,
     rowCount,
   };
 }
 
 describe('markersForBatch', () => {
-  it('writes one marker per part, each announcing the part count and the batch range', () => {
+  it('writes one marker per part, each with the part count and its own blocks', () => {
     const markers = markersForBatch({
       chain: 'op',
       rootPath: ROOT,
       batch,
-      parts: [part('2024-09-30', 7), part('2024-10-01', 0)],
+      parts: [part('2024-09-30', 7, 1200, 1241), part('2024-10-01', 0, 1241, 1300)],
       processName: 'default/erc20-transfers-abc',
       writerName: 'worker-7d9f-x2',
     });
@@ -31,7 +34,7 @@ describe('markersForBatch', () => {
         rootPath: ROOT,
         dataPath: `${ROOT}/chain=op/dt=2024-09-30/000000001200.parquet`,
         minBlock: 1200,
-        maxBlock: 1300,
+        maxBlock: 1241,
         rowCount: 7,
         numParts: 2,
         processName: 'default/erc20-transfers-abc',
@@ -42,7 +45,7 @@ describe('markersForBatch', () => {
         dt: '2024-10-01',
         rootPath: ROOT,
         dataPath: `${ROOT}/chain=op/dt=2024-10-01/000000001200.parquet`,
-        minBlock: 1200,
+        minBlock: 1241,
         maxBlock: 1300,
         rowCount: 0,
         numParts: 2,
@@ -54,8 +57,41 @@ describe('markersForBatch', () => {
 
   const bad: [string, Record<string, unknown>, RegExp][] = [
     ['no parts', { parts: [] }, /at least one part/],
-    ['two parts on one day', { parts: [part('2024-10-01', 1), part('2024-10-01', 2)] }, /two parts for dt/],
-    ['a part of another batch', { parts: [part('2024-10-01', 1, 1300)] }, /is not the batch's path/],
+    [
+      'two parts on one day',
+      { parts: [part('2024-10-01', 1, 1200, 1250), part('2024-10-01', 2, 1250, 1300)] },
+      /not one per day in day order/,
+    ],
+    [
+      'days out of block order',
+      { parts: [part('2024-10-02', 1, 1200, 1250), part('2024-10-01', 2, 1250, 1300)] },
+      /not one per day in day order/,
+    ],
+    [
+      'a part of another batch',
+      { parts: [part('2024-10-01', 1, 1200, 1300, 1300)] },
+      /is not the batch's path/,
+    ],
+    [
+      'parts with a gap',
+      { parts: [part('2024-10-01', 1, 1200, 1250), part('2024-10-02', 1, 1251, 1300)] },
+      /do not tile it: blocks \[1250, 1251\) are in no part/,
+    ],
+    [
+      'parts that overlap',
+      { parts: [part('2024-10-01', 1, 1200, 1251), part('2024-10-02', 1, 1250, 1300)] },
+      /do not tile it: part \[1250, 1300\) overlaps/,
+    ],
+    [
+      'a part short of the batch end',
+      { parts: [part('2024-10-01', 1, 1200, 1299)] },
+      /blocks \[1299, 1300\) are in no part/,
+    ],
+    [
+      'a part past the batch end',
+      { parts: [part('2024-10-01', 1, 1200, 1301)] },
+      /past the batch's last block 1299/,
+    ],
     ['an empty batch', { batch: { minBlock: 5, maxBlock: 5 } }, /is empty/],
     ['a hostile process name', { processName: "x'; DROP TABLE t; --" }, /invalid process name/],
     ['a hostile writer name', { writerName: 'pod\nname' }, /invalid writer name/],

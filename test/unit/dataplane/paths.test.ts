@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { splitRowsByDt } from '../../../dataplane/dtParts.ts';
+import { dayRangesOfBlocks, splitRowsByDt } from '../../../dataplane/dtParts.ts';
 import {
   INGESTION_ROOT_PATHS,
   blockFileStem,
@@ -47,7 +47,7 @@ describe('dataPath', () => {
   for (const [root, chain, dt, minBlock, expected] of cases) {
     it(expected, () => {
       assert.equal(dataPath(root, chain, dt, minBlock), expected);
-      assert.deepEqual(parseDataPath(expected), { rootPath: root, chain, dt, minBlock });
+      assert.deepEqual(parseDataPath(expected), { rootPath: root, chain, dt, batchStart: minBlock });
     });
   }
 
@@ -135,21 +135,26 @@ describe('splitRowsByDt', () => {
     { n: 4, ts: midnight },
   ];
 
-  it('splits a batch that straddles midnight into two days, keeping row order', () => {
-    const parts = splitRowsByDt(rows, (row) => row.ts);
+  const days = [
+    { dt: '2024-09-30', minBlock: 100, maxBlock: 150 },
+    { dt: '2024-10-01', minBlock: 150, maxBlock: 200 },
+  ];
+
+  it('splits a batch that straddles midnight into its two days, keeping row order', () => {
+    const parts = splitRowsByDt(rows, (row) => row.ts, days);
     assert.deepEqual(
-      parts.map((part) => [part.dt, part.rows.map((row) => row.n)]),
+      parts.map((part) => [part.day, part.rows.map((row) => row.n)]),
       [
-        ['2024-09-30', [1, 3]],
-        ['2024-10-01', [2, 4]],
+        [days[0], [1, 3]],
+        [days[1], [2, 4]],
       ],
     );
   });
 
-  it('gives every listed day a part, even an empty one', () => {
-    const parts = splitRowsByDt([rows[1]!], (row) => row.ts, ['2024-10-01', '2024-09-30']);
+  it('gives every day of the batch a part, even an empty one', () => {
+    const parts = splitRowsByDt([rows[1]!], (row) => row.ts, days);
     assert.deepEqual(
-      parts.map((part) => [part.dt, part.rows.length]),
+      parts.map((part) => [part.day.dt, part.rows.length]),
       [
         ['2024-09-30', 0],
         ['2024-10-01', 1],
@@ -157,14 +162,68 @@ describe('splitRowsByDt', () => {
     );
   });
 
-  it('returns no parts for no rows and no days', () => {
-    assert.deepEqual(
-      splitRowsByDt([], () => 0),
-      [],
+  it('refuses a batch without days, and days that are not consecutive parts of one batch', () => {
+    assert.throws(() => splitRowsByDt([], () => 0, []), /at least one day/);
+    assert.throws(() => splitRowsByDt([], () => 0, [days[1]!, days[0]!]), /not consecutive/);
+    assert.throws(
+      () => splitRowsByDt([], () => 0, [days[0]!, { dt: '2024-10-01', minBlock: 151, maxBlock: 200 }]),
+      /not consecutive/,
     );
   });
 
-  it('refuses a row outside the listed days', () => {
-    assert.throws(() => splitRowsByDt(rows, (row) => row.ts, ['2024-10-01']), /2024-09-30 is outside/);
+  it("refuses a row outside the batch's days", () => {
+    assert.throws(() => splitRowsByDt(rows, (row) => row.ts, [days[1]!]), /2024-09-30 is outside/);
+  });
+});
+
+describe('dayRangesOfBlocks', () => {
+  const midnight = 1_727_740_800; // 2024-10-01T00:00:00Z
+  const blocks = (timestamps: number[], first = 100) =>
+    timestamps.map((timestamp, i) => ({ number: first + i, timestamp }));
+
+  it('gives each day the blocks whose timestamps fall on it, half-open', () => {
+    assert.deepEqual(
+      dayRangesOfBlocks(
+        { minBlock: 100, maxBlock: 104 },
+        blocks([midnight - 2, midnight - 1, midnight, midnight + 5]),
+      ),
+      [
+        { dt: '2024-09-30', minBlock: 100, maxBlock: 102 },
+        { dt: '2024-10-01', minBlock: 102, maxBlock: 104 },
+      ],
+    );
+  });
+
+  it('spans three days when a batch does, and one when it does not', () => {
+    const day = 86_400;
+    assert.deepEqual(
+      dayRangesOfBlocks(
+        { minBlock: 100, maxBlock: 103 },
+        blocks([midnight - 1, midnight + 1, midnight + day]),
+      ).map((d) => [d.dt, d.maxBlock - d.minBlock]),
+      [
+        ['2024-09-30', 1],
+        ['2024-10-01', 1],
+        ['2024-10-02', 1],
+      ],
+    );
+    assert.deepEqual(dayRangesOfBlocks({ minBlock: 100, maxBlock: 102 }, blocks([midnight, midnight])), [
+      { dt: '2024-10-01', minBlock: 100, maxBlock: 102 },
+    ]);
+  });
+
+  it('refuses blocks that are not exactly the batch, in order, with days that never go back', () => {
+    assert.throws(
+      () => dayRangesOfBlocks({ minBlock: 100, maxBlock: 103 }, blocks([midnight, midnight])),
+      /has 3 blocks, got 2/,
+    );
+    assert.throws(
+      () => dayRangesOfBlocks({ minBlock: 100, maxBlock: 102 }, blocks([midnight, midnight], 101)),
+      /out of place/,
+    );
+    assert.throws(
+      () => dayRangesOfBlocks({ minBlock: 100, maxBlock: 102 }, blocks([midnight, midnight - 1])),
+      /dated before/,
+    );
   });
 });

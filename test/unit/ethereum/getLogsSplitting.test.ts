@@ -63,7 +63,9 @@ after(() => {
 
 test('a refused range is halved until every piece is answered, in block order', async () => {
   ranges.length = 0;
-  const rpc = new EthereumRpc(new JsonRpcClient({ url, backoff: { baseDelayMs: 1, maxDelayMs: 2, jitter: true } }));
+  const rpc = new EthereumRpc(
+    new JsonRpcClient({ url, backoff: { baseDelayMs: 1, maxDelayMs: 2, jitter: true } }),
+  );
   const logs = await getLogsSplitting(rpc, 0, 11);
   assert.deepEqual(
     logs.map((log) => log.blockNumber),
@@ -82,7 +84,9 @@ test('a refused range is halved until every piece is answered, in block order', 
 });
 
 test('a single block the node refuses is an error, not an endless split', async () => {
-  const rpc = new EthereumRpc(new JsonRpcClient({ url, backoff: { baseDelayMs: 1, maxDelayMs: 2, jitter: true } }));
+  const rpc = new EthereumRpc(
+    new JsonRpcClient({ url, backoff: { baseDelayMs: 1, maxDelayMs: 2, jitter: true } }),
+  );
   await assert.rejects(
     getLogsSplitting(rpc, 12, 14),
     (e: unknown) => e instanceof RpcError && /bad block 13/.test(e.message),

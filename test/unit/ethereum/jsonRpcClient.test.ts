@@ -36,7 +36,12 @@ after(() => {
 
 function client(options: Partial<JsonRpcClientOptions> = {}): JsonRpcClient {
   requests = [];
-  return new JsonRpcClient({ url, maxAttempts: 4, backoff: { baseDelayMs: 1, maxDelayMs: 4, jitter: true }, ...options });
+  return new JsonRpcClient({
+    url,
+    maxAttempts: 4,
+    backoff: { baseDelayMs: 1, maxDelayMs: 4, jitter: true },
+    ...options,
+  });
 }
 
 function json(

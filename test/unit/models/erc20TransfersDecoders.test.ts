@@ -2,7 +2,7 @@
 // same synthetic logs: the same rows, the same skip counts, for every shape of log.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { DuckDbSession } from '../../../dataplane/duckDbSession.ts';
+import { DuckDbSession } from '../../../adapters/parquet/duckDbSession.ts';
 import { ERC20_TRANSFER_TOPIC } from '../../../models/abi/erc20TransferLog.ts';
 import { decodeTransferRows, type LogRow } from '../../../models/erc20_transfers/erc20TransfersJs.ts';
 import {

@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RpcError } from '../../../adapters/ethereum/rpcErrors.ts';
 import type { RpcBlock, RpcLog } from '../../../adapters/ethereum/rpcShapes.ts';
-import type { Marker } from '../../../dataplane/markers.ts';
+import type { DayRange } from '../../../dataplane/markers.ts';
 import { ingestionRows } from '../../../models/ingest/ingestRows.ts';
-import { isCompleteBatchMarkers } from '../../../models/runBatch.ts';
 
 const hashOf = (n: number): string => `0x${n.toString(16).padStart(64, '0')}`;
 const MIDNIGHT = Date.parse('2024-10-02T00:00:00Z') / 1000;
@@ -37,20 +36,31 @@ function log(blockNumber: number, logIndex: number, blockHash = hashOf(blockNumb
   };
 }
 
-test('rows carry their block timestamp, and the days are the days of the blocks', () => {
-  const cases: { name: string; timestampOf: (n: number) => number; dts: string[] }[] = [
-    { name: 'one day', timestampOf: (n) => MIDNIGHT - 1000 + n, dts: ['2024-10-01'] },
+test('rows carry their block timestamp, and the days are the days of the blocks, with their blocks', () => {
+  const cases: { name: string; timestampOf: (n: number) => number; days: DayRange[] }[] = [
+    {
+      name: 'one day',
+      timestampOf: (n) => MIDNIGHT - 1000 + n,
+      days: [{ dt: '2024-10-01', minBlock: 100, maxBlock: 110 }],
+    },
     {
       name: 'straddles midnight',
       timestampOf: (n) => MIDNIGHT - 5 + (n - 100),
-      dts: ['2024-10-01', '2024-10-02'],
+      days: [
+        { dt: '2024-10-01', minBlock: 100, maxBlock: 105 },
+        { dt: '2024-10-02', minBlock: 105, maxBlock: 110 },
+      ],
     },
-    { name: 'starts at midnight', timestampOf: (n) => MIDNIGHT + (n - 100), dts: ['2024-10-02'] },
+    {
+      name: 'starts at midnight',
+      timestampOf: (n) => MIDNIGHT + (n - 100),
+      days: [{ dt: '2024-10-02', minBlock: 100, maxBlock: 110 }],
+    },
   ];
-  for (const { name, timestampOf, dts } of cases) {
+  for (const { name, timestampOf, days } of cases) {
     const blocks = chain(100, 10, timestampOf);
     const rows = ingestionRows({ minBlock: 100, maxBlock: 110 }, blocks, [log(103, 0), log(107, 1)]);
-    assert.deepEqual(rows.dts, dts, name);
+    assert.deepEqual(rows.days, days, name);
     assert.equal(rows.blocks.length, 10);
     assert.deepEqual(
       rows.logs.map((row) => [row.block_number, row.block_timestamp, row.topic0, row.topic2, row.topic3]),
@@ -113,37 +123,4 @@ test('answers that do not describe one chain are refused; reorg symptoms are ret
       name,
     );
   }
-});
-
-function marker(dt: string, numParts: number, maxBlock = 200): Marker {
-  return {
-    chain: 'local',
-    dt,
-    rootPath: 'ingestion/logs_v1',
-    dataPath: `ingestion/logs_v1/chain=local/dt=${dt}/000000000100.parquet`,
-    minBlock: 100,
-    maxBlock,
-    rowCount: 1,
-    numParts,
-    processName: 'p',
-    writerName: 'w',
-    updatedAt: new Date(0),
-  };
-}
-
-test('a batch is complete when its latest markers agree on num_parts and cover it', () => {
-  const batch = { minBlock: 100, maxBlock: 200 };
-  const cases: { name: string; markers: Marker[]; complete: boolean }[] = [
-    { name: 'none', markers: [], complete: false },
-    { name: 'one day', markers: [marker('2024-10-01', 1)], complete: true },
-    {
-      name: 'two days, both there',
-      markers: [marker('2024-10-01', 2), marker('2024-10-02', 2)],
-      complete: true,
-    },
-    { name: 'two days, one missing', markers: [marker('2024-10-01', 2)], complete: false },
-    { name: 'another batch size', markers: [marker('2024-10-01', 1, 300)], complete: false },
-  ];
-  for (const { name, markers, complete } of cases)
-    assert.equal(isCompleteBatchMarkers(markers, batch), complete, name);
 });

@@ -40,9 +40,21 @@ test('a valid model gets its output root path blockbatch/<model>/<dataset>_v<ver
 test('invalid definitions are refused with a message that names the problem', () => {
   const dataset = model().datasets[0]!;
   const cases: { name: string; definition: ModelDefinition; message: RegExp }[] = [
-    { name: 'upper-case name', definition: model({ name: 'TokenFlows' }), message: /name must match/ },
-    { name: 'name with a slash', definition: model({ name: 'a/b' }), message: /name must match/ },
-    { name: 'name too long', definition: model({ name: `a${'b'.repeat(63)}` }), message: /name must match/ },
+    {
+      name: 'upper-case name',
+      definition: model({ name: 'TokenFlows' }),
+      message: /name must be a lower-case identifier/,
+    },
+    {
+      name: 'name with a slash',
+      definition: model({ name: 'a/b' }),
+      message: /name must be a lower-case identifier/,
+    },
+    {
+      name: 'name too long',
+      definition: model({ name: `a${'b'.repeat(63)}` }),
+      message: /name must be a lower-case identifier/,
+    },
     { name: 'version 0', definition: model({ version: 0 }), message: /version must be a positive integer/ },
     {
       name: 'version 1.5',

@@ -2,7 +2,7 @@
 // values of every width. DuckDB runs in process (a library, not a service).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { DuckDbSession } from '../../../dataplane/duckDbSession.ts';
+import { DuckDbSession } from '../../../adapters/parquet/duckDbSession.ts';
 import {
   bigUint256ToDecimalSql,
   smallUint256ToDecimalSql,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RpcError } from '../../../adapters/ethereum/rpcErrors.ts';
-import type { BatchMessage } from '../../../adapters/rabbitmq/batchMessage.ts';
+import type { BatchMessage } from '../../../contract/batchMessage.ts';
 import { BatchNotReadyError } from '../../../models/batchReadiness.ts';
 import { BatchFailure, classifyFailure, tagFailures } from '../../../worker-image/batchFailure.ts';
 import { misrouting } from '../../../worker-image/queueDelivery.ts';
@@ -9,18 +9,18 @@ import { misrouting } from '../../../worker-image/queueDelivery.ts';
 const classifications: [string, unknown, ReturnType<typeof classifyFailure>][] = [
   [
     'a tagged failure keeps its tag',
-    new BatchFailure('clickhouse', 'clickhouse: ECONNREFUSED', { retryable: true }),
+    new BatchFailure('clickhouse', 'clickhouse: ECONNREFUSED'),
     { reason: 'clickhouse', retryable: true, message: 'clickhouse: ECONNREFUSED' },
   ],
   [
     'an unknown model is not retryable',
-    new BatchFailure('unknownModel', 'no model "nope"', { retryable: false }),
+    new BatchFailure('unknownModel', 'no model "nope"'),
     { reason: 'unknownModel', retryable: false, message: 'no model "nope"' },
   ],
   [
     'a tag found on the cause chain',
     new Error('model wrapped it', {
-      cause: new BatchFailure('kafka', 'kafka: timeout', { retryable: true }),
+      cause: new BatchFailure('kafka', 'kafka: timeout'),
     }),
     { reason: 'kafka', retryable: true, message: 'model wrapped it' },
   ],

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { BatchMessage } from '../../../adapters/rabbitmq/batchMessage.ts';
+import type { BatchMessage } from '../../../contract/batchMessage.ts';
 import { parseJobBatches, selectJobBatches } from '../../../worker-image/jobMode.ts';
 
 function batch(minBlock: number): BatchMessage {
@@ -13,7 +13,7 @@ function batch(minBlock: number): BatchMessage {
     minBlock,
     maxBlock: minBlock + 100,
     force: false,
-    maxRetries: 1,
+    maxRetriesPerBatch: 1,
     attempt: 1,
     enqueuedAt: '2024-10-01T00:00:00Z',
   };

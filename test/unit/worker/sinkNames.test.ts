@@ -11,11 +11,11 @@ const topics: [string, string, string | RegExp][] = [
   ['prod', 'ethereum', 'prod-ethereum-sink'],
   ['staging', 'arbitrum_one', 'staging-arbitrum_one-sink'],
   ['dev2', 'op', 'dev2-op-sink'],
-  ['Prod', 'ethereum', /invalid sink env/],
-  ['pr-od', 'ethereum', /invalid sink env/],
-  ['', 'ethereum', /invalid sink env/],
-  ['prod', 'op-mainnet', /invalid chain name/],
-  ['prod', '../x', /invalid chain name/],
+  ['Prod', 'ethereum', /sink environment "[^"]*" must be/],
+  ['pr-od', 'ethereum', /sink environment "[^"]*" must be/],
+  ['', 'ethereum', /sink environment "[^"]*" must be/],
+  ['prod', 'op-mainnet', /chain name "op-mainnet" must be/],
+  ['prod', '../x', /chain name "..\/x" must be/],
 ];
 
 for (const [env, chain, expected] of topics) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_RETRY_DELAYS_MS } from '../../../adapters/rabbitmq/retrySchedule.ts';
+import { DEFAULT_RETRY_DELAYS_MS } from '../../../contract/retryPolicy.ts';
 import { describeConfig, parseWorkerConfig } from '../../../worker-image/workerConfig.ts';
 
 const base = {
@@ -89,7 +89,7 @@ const refusals: [string, Record<string, string | undefined>, RegExp][] = [
   ['ClickHouse not a URL', { CLICKHOUSE_URL: 'clickhouse' }, /CLICKHOUSE_URL is not a URL/],
   ['a bad database', { CLICKHOUSE_DATABASE: 'db;drop' }, /CLICKHOUSE_DATABASE/],
   ['no sink env', { SINK_ENV: undefined }, /SINK_ENV is required/],
-  ['sink env with a hyphen', { SINK_ENV: 'pr-od' }, /SINK_ENV must match/],
+  ['sink env with a hyphen', { SINK_ENV: 'pr-od' }, /SINK_ENV: sink environment "pr-od" must be/],
   ['a bad broker', { KAFKA_BROKERS: 'kafka' }, /invalid Kafka broker/],
   ['unknown sink', { WORKER_SINK: 'stdout' }, /WORKER_SINK must be kafka or none/],
   ['redis over http', { REDIS_URL: 'http://127.0.0.1' }, /REDIS_URL must be redis/],

@@ -24,8 +24,8 @@ import {
   type ParquetSchema,
   canonicalValue,
   duckDbColumnsSql,
-} from './parquetSchema.ts';
-import { InvalidValueError, assertSqlIdentifier } from './validNames.ts';
+} from '../../dataplane/parquetSchema.ts';
+import { InvalidValueError, assertSqlIdentifier } from '../../dataplane/validNames.ts';
 
 export interface DuckDbSessionOptions {
   /** Worker threads (default: DuckDB's own, one per core). */

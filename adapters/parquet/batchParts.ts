@@ -1,18 +1,19 @@
-// Writing one batch of one root path to the lake: one parquet file per day (dt), each at
-// its deterministic path, published atomically. The caller writes the markers afterwards
-// (markersForBatch → MarkerStore.writeMarkers): files first, marker last.
+// Writing one batch of one root path to the lake: one parquet file per day (dt) of the batch,
+// each at its deterministic path, published atomically, each reporting the blocks of its day.
+// The caller writes the markers afterwards (markersForBatch → MarkerStore.writeMarkers):
+// files first, marker last.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DataLake } from '../adapters/lake/dataLake.ts';
-import type { BlockBatch } from './batches.ts';
-import { splitRowsByDt } from './dtParts.ts';
+import type { DataLake } from '../lake/dataLake.ts';
+import type { BlockBatch } from '../../dataplane/batches.ts';
+import { checkedDays, splitRowsByDt } from '../../dataplane/dtParts.ts';
 import { type DuckDbSession, duckDbIdentifier, duckDbString } from './duckDbSession.ts';
-import type { WrittenPart } from './markers.ts';
-import type { ParquetRow, ParquetSchema } from './parquetSchema.ts';
+import type { DayRange, WrittenPart } from '../../dataplane/markers.ts';
+import type { ParquetRow, ParquetSchema } from '../../dataplane/parquetSchema.ts';
 import { writeParquet } from './parquetWriter.ts';
-import { dataPath } from './paths.ts';
-import { InvalidValueError, assertDt } from './validNames.ts';
+import { dataPath } from '../../dataplane/paths.ts';
+import { InvalidValueError } from '../../dataplane/validNames.ts';
 
 /** Which batch of which dataset is being written, and where. */
 export interface BatchTarget {
@@ -27,8 +28,8 @@ export interface WriteRowPartsOptions<Row extends ParquetRow> {
   rows: readonly Row[];
   /** The row's block timestamp in seconds: decides its day. */
   timestampOf: (row: Row) => number;
-  /** The batch's days; every one gets a file, even an empty one. Default: the rows' days. */
-  dts?: readonly string[];
+  /** The batch's days and their blocks; every day gets a file, even an empty one. */
+  days: readonly DayRange[];
   /** Write through DuckDB (much faster for many rows) instead of the pure-JS writer. */
   session?: DuckDbSession;
 }
@@ -38,26 +39,25 @@ export async function writeRowParts<Row extends ParquetRow>(
   target: BatchTarget,
   options: WriteRowPartsOptions<Row>,
 ): Promise<WrittenPart[]> {
-  const parts = splitRowsByDt(options.rows, options.timestampOf, options.dts);
-  if (parts.length === 0) throw new InvalidValueError('no rows and no days: the batch has nothing to write');
+  const parts = splitRowsByDt(options.rows, options.timestampOf, options.days);
   const written: WrittenPart[] = [];
   const session = options.session;
   if (session) {
     await withScratchDir(async (dir) => {
       for (const part of parts) {
-        const path = dataPath(target.rootPath, target.chain, part.dt, target.batch.minBlock);
-        const file = join(dir, `${part.dt}.parquet`);
+        const path = dataPath(target.rootPath, target.chain, part.day.dt, target.batch.minBlock);
+        const file = join(dir, `${part.day.dt}.parquet`);
         const rowCount = await session.writeRowsToParquet(options.schema, part.rows, file);
         await target.lake.writeFileFrom(path, file);
-        written.push({ dt: part.dt, dataPath: path, rowCount });
+        written.push({ ...part.day, dataPath: path, rowCount });
       }
     });
     return written;
   }
   for (const part of parts) {
-    const path = dataPath(target.rootPath, target.chain, part.dt, target.batch.minBlock);
+    const path = dataPath(target.rootPath, target.chain, part.day.dt, target.batch.minBlock);
     await target.lake.writeFile(path, writeParquet(options.schema, part.rows));
-    written.push({ dt: part.dt, dataPath: path, rowCount: part.rows.length });
+    written.push({ ...part.day, dataPath: path, rowCount: part.rows.length });
   }
   return written;
 }
@@ -68,8 +68,8 @@ export interface WriteQueryPartsOptions {
   query: string;
   /** An output column of type TIMESTAMP/TIMESTAMPTZ (the block timestamp): decides the day. */
   timestampColumn: string;
-  /** The batch's days (from its input markers); every one gets a file, even an empty one. */
-  dts: readonly string[];
+  /** The batch's days and their blocks (from its input markers); every day gets a file. */
+  days: readonly DayRange[];
 }
 
 /**
@@ -81,9 +81,8 @@ export async function writeQueryParts(
   options: WriteQueryPartsOptions,
 ): Promise<WrittenPart[]> {
   const { session } = options;
-  if (options.dts.length === 0) throw new InvalidValueError('the batch needs at least one day');
-  options.dts.forEach((dt) => assertDt(dt));
-  const dts = [...new Set(options.dts)].sort();
+  const days = checkedDays(options.days);
+  const dts = days.map((day) => day.dt);
   const timestamp = duckDbIdentifier(options.timestampColumn);
   const table = `batch_out_${Math.random().toString(36).slice(2, 10)}`;
   // Day from epoch seconds by arithmetic: UTC by construction, whatever the session zone.
@@ -101,15 +100,15 @@ export async function writeQueryParts(
     }
     const written: WrittenPart[] = [];
     await withScratchDir(async (dir) => {
-      for (const dt of dts) {
-        const path = dataPath(target.rootPath, target.chain, dt, target.batch.minBlock);
-        const file = join(dir, `${dt}.parquet`);
+      for (const day of days) {
+        const path = dataPath(target.rootPath, target.chain, day.dt, target.batch.minBlock);
+        const file = join(dir, `${day.dt}.parquet`);
         const rowCount = await session.copyToParquet(
-          `SELECT * FROM ${table} WHERE ${dtExpression} = ${duckDbString(dt)}`,
+          `SELECT * FROM ${table} WHERE ${dtExpression} = ${duckDbString(day.dt)}`,
           file,
         );
         await target.lake.writeFileFrom(path, file);
-        written.push({ dt, dataPath: path, rowCount });
+        written.push({ ...day, dataPath: path, rowCount });
       }
     });
     return written;

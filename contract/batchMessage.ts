@@ -1,7 +1,18 @@
 // The wire format of one batch of work, as the operator enqueues it and the worker receives it
-// (from a queue, or from the batch list of an Indexed Job). Validated on receipt: a message that
-// fails here is dead-lettered with the reason and never reaches a model.
-import { CHAIN_NAME, MODEL_NAME } from '../../dataplane/validNames.ts';
+// (from a queue, or derived by a Job's pod from its index). Validated on receipt: a message that
+// fails here is dead-lettered with the reason and never reaches a model. Every ModelRun field
+// that changes what a worker does travels in the message (model, version, chain, blocks,
+// force, retries, sink topic), so a worker never needs to read the ModelRun.
+import type { BlockRange } from './apiConversions.ts';
+import {
+  CHAIN_NAME,
+  MODEL_NAME,
+  NAMESPACE_NAME,
+  RUN_NAME,
+  RUN_UID,
+  TOPIC_NAME,
+  nameRuleProblem,
+} from './names.ts';
 
 /** The ModelRun that asked for the batch. `uid` tells apart two runs that reused a name. */
 export interface RunRef {
@@ -10,22 +21,37 @@ export interface RunRef {
   uid: string;
 }
 
+/** What a run asks of every one of its batches (the ModelRun spec, behind the API boundary). */
+export interface RunRequest {
+  runId: RunRef;
+  model: string;
+  /** The model version the run asked for; the worker refuses a version it does not have. */
+  version: number;
+  chain: string;
+  /** Half-open. */
+  range: BlockRange;
+  /** Reprocess even when output markers say the batch is complete. */
+  force: boolean;
+  /** How many times a batch may be tried again after its first failure. */
+  maxRetriesPerBatch: number;
+  /** The run's Kafka topic; undefined: the worker's default `<env>-<chain>-sink`. */
+  sinkTopic?: string;
+}
+
 export interface BatchMessage {
   runId: RunRef;
   /** Deterministic: `<chain>/<model>/<minBlock>`, the same on every delivery and every run. */
   batchId: string;
   model: string;
-  /** The model version the run asked for; the worker refuses a version it does not have. */
   version: number;
   chain: string;
   /** First block of the batch, inclusive. */
   minBlock: number;
   /** End of the batch, exclusive (the marker convention): blocks minBlock … maxBlock - 1. */
   maxBlock: number;
-  /** Reprocess even when output markers say the batch is complete. */
   force: boolean;
-  /** How many times the batch may be tried again after its first failure. */
-  maxRetries: number;
+  maxRetriesPerBatch: number;
+  sinkTopic?: string;
   /** This delivery's attempt, from 1. */
   attempt: number;
   /** ISO 8601 time the message became ready on its work queue (for time-in-queue). */
@@ -35,9 +61,6 @@ export interface BatchMessage {
 export type BatchMessageParse = { ok: true; message: BatchMessage } | { ok: false; reason: string };
 
 export const MAX_RETRIES_LIMIT = 100;
-const NAMESPACE_PATTERN = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const RUN_NAME_PATTERN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
-const UID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/;
 const ISO_TIME_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 /** Bodies larger than this are not batches (a batch message is a few hundred bytes). */
 export const MAX_MESSAGE_BYTES = 16 * 1024;
@@ -51,15 +74,35 @@ export function runLabel(run: RunRef): string {
   return `${run.namespace}/${run.name}`;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+/** The message for one batch of a run: the one place a run becomes messages. */
+export function batchMessageFor(
+  run: RunRequest,
+  batch: BlockRange,
+  enqueuedAt: Date,
+  attempt = 1,
+): BatchMessage {
+  const message: BatchMessage = {
+    runId: run.runId,
+    batchId: batchIdOf(run.chain, run.model, batch.minBlock),
+    model: run.model,
+    version: run.version,
+    chain: run.chain,
+    minBlock: batch.minBlock,
+    maxBlock: batch.maxBlock,
+    force: run.force,
+    maxRetriesPerBatch: run.maxRetriesPerBatch,
+    attempt,
+    enqueuedAt: enqueuedAt.toISOString(),
+  };
+  if (run.sinkTopic !== undefined) message.sinkTopic = run.sinkTopic;
+  const checked = validateBatchMessage(message);
+  if (!checked.ok)
+    throw new Error(`run ${runLabel(run.runId)} makes an invalid batch message: ${checked.reason}`);
+  return checked.message;
 }
 
-function checkString(value: unknown, field: string, pattern: RegExp): string | undefined {
-  if (typeof value !== 'string') return `${field} must be a string`;
-  if (!pattern.test(value))
-    return `${field} ${JSON.stringify(value.slice(0, 80))} does not match ${pattern.source}`;
-  return undefined;
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function checkInteger(value: unknown, field: string, min: number, max: number): string | undefined {
@@ -74,18 +117,21 @@ export function validateBatchMessage(value: unknown): BatchMessageParse {
   const run = value.runId;
   if (!isRecord(run)) return { ok: false, reason: 'runId must be an object {namespace, name, uid}' };
   const problems = [
-    checkString(run.namespace, 'runId.namespace', NAMESPACE_PATTERN),
-    checkString(run.name, 'runId.name', RUN_NAME_PATTERN),
-    checkString(run.uid, 'runId.uid', UID_PATTERN),
-    checkString(value.model, 'model', MODEL_NAME),
-    checkInteger(value.version, 'version', 1, 1_000_000),
-    checkString(value.chain, 'chain', CHAIN_NAME),
+    nameRuleProblem(NAMESPACE_NAME, run.namespace),
+    nameRuleProblem(RUN_NAME, run.name),
+    nameRuleProblem(RUN_UID, run.uid),
+    nameRuleProblem(MODEL_NAME, value.model),
+    checkInteger(value.version, 'version', 1, 9999),
+    nameRuleProblem(CHAIN_NAME, value.chain),
     checkInteger(value.minBlock, 'minBlock', 0, Number.MAX_SAFE_INTEGER),
     checkInteger(value.maxBlock, 'maxBlock', 1, Number.MAX_SAFE_INTEGER),
     typeof value.force === 'boolean' ? undefined : 'force must be a boolean',
-    checkInteger(value.maxRetries, 'maxRetries', 0, MAX_RETRIES_LIMIT),
+    checkInteger(value.maxRetriesPerBatch, 'maxRetriesPerBatch', 0, MAX_RETRIES_LIMIT),
+    value.sinkTopic === undefined ? undefined : nameRuleProblem(TOPIC_NAME, value.sinkTopic),
     checkInteger(value.attempt, 'attempt', 1, MAX_RETRIES_LIMIT + 1),
-    checkString(value.enqueuedAt, 'enqueuedAt', ISO_TIME_PATTERN),
+    typeof value.enqueuedAt === 'string' && ISO_TIME_PATTERN.test(value.enqueuedAt)
+      ? undefined
+      : 'enqueuedAt must be an ISO 8601 time',
     typeof value.batchId === 'string' ? undefined : 'batchId must be a string',
   ];
   const problem = problems.find((p) => p !== undefined);
@@ -99,10 +145,11 @@ export function validateBatchMessage(value: unknown): BatchMessageParse {
     minBlock: value.minBlock as number,
     maxBlock: value.maxBlock as number,
     force: value.force as boolean,
-    maxRetries: value.maxRetries as number,
+    maxRetriesPerBatch: value.maxRetriesPerBatch as number,
     attempt: value.attempt as number,
     enqueuedAt: value.enqueuedAt as string,
   };
+  if (value.sinkTopic !== undefined) message.sinkTopic = value.sinkTopic as string;
   if (message.maxBlock <= message.minBlock)
     return { ok: false, reason: 'maxBlock must be greater than minBlock' };
   if (Number.isNaN(Date.parse(message.enqueuedAt)))

@@ -5,7 +5,7 @@ import {
   parseWorkQueueName,
   retryQueueName,
   workQueueName,
-} from '../../../adapters/rabbitmq/queueNames.ts';
+} from '../../../contract/queues.ts';
 
 const parses: [string, ReturnType<typeof parseWorkQueueName>][] = [
   [
@@ -51,6 +51,18 @@ const parses: [string, ReturnType<typeof parseWorkQueueName>][] = [
   ['_realtime_reads', undefined],
   ['', undefined],
   ['ethereum_realtime_reads ', undefined],
+  ['eth__x_realtime_reads', undefined], // the chain rule: no doubled underscore
+  [`${'a'.repeat(46)}_backfill_nonreads`, undefined], // 64 characters: over the queue rule's 63
+  [
+    `${'a'.repeat(40)}_backfill_nonreads`,
+    {
+      kind: 'lane',
+      name: `${'a'.repeat(40)}_backfill_nonreads`,
+      chain: 'a'.repeat(40),
+      lane: 'backfill',
+      modelKind: 'nonreads',
+    },
+  ],
 ];
 
 for (const [name, expected] of parses) {
@@ -61,7 +73,10 @@ for (const [name, expected] of parses) {
 
 test('workQueueName builds <chain>_<lane>_<kind> and refuses bad parts', () => {
   assert.equal(workQueueName('base', 'realtime', 'nonreads'), 'base_realtime_nonreads');
-  assert.throws(() => workQueueName('Base', 'realtime', 'reads'), /invalid chain name/);
+  assert.throws(
+    () => workQueueName('Base', 'realtime', 'reads'),
+    /chain name "Base" must be a lower-case identifier/,
+  );
   assert.throws(() => workQueueName('base', 'nightly' as 'realtime', 'reads'), /invalid lane/);
   assert.throws(() => workQueueName('base', 'realtime', 'writes' as 'reads'), /invalid model kind/);
 });
@@ -70,7 +85,10 @@ test('dead-letter and retry queue names hang off a valid work queue only', () =>
   assert.equal(deadLetterQueueName('op_backfill_reads'), 'op_backfill_reads.dlq');
   assert.equal(deadLetterQueueName('backfill_2'), 'backfill_2.dlq');
   assert.equal(retryQueueName('op_backfill_reads', 5000), 'op_backfill_reads.retry.5000ms');
-  assert.throws(() => deadLetterQueueName('op_backfill_reads.dlq'), /invalid work queue name/);
+  assert.throws(
+    () => deadLetterQueueName('op_backfill_reads.dlq'),
+    /invalid work queue: queue name "op_backfill_reads.dlq" must be/,
+  );
   assert.throws(() => retryQueueName('op_backfill_reads', 0), /invalid retry delay/);
   assert.throws(() => retryQueueName('op_backfill_reads', 1.5), /invalid retry delay/);
 });

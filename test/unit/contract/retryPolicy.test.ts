@@ -6,7 +6,7 @@ import {
   parseRetryDelays,
   retryDelayFor,
   type AfterFailure,
-} from '../../../adapters/rabbitmq/retrySchedule.ts';
+} from '../../../contract/retryPolicy.ts';
 
 const tiers = [1_000, 5_000, 30_000];
 

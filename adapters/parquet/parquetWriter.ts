@@ -11,7 +11,7 @@ import {
   type ParquetSchema,
   canonicalValue,
   validateSchema,
-} from './parquetSchema.ts';
+} from '../../dataplane/parquetSchema.ts';
 
 type ElementType = Omit<SchemaElement, 'name' | 'repetition_type'>;
 

@@ -1,46 +1,30 @@
 // Names of the work queues and of the queues that hang off each one (retry tiers, dead letters).
 // Every name that reaches the broker passes through here first: a queue name is never built
-// from unchecked input.
-import { CHAIN_NAME } from '../../dataplane/validNames.ts';
+// from unchecked input. The rule itself is QUEUE_NAME in names.ts, the same one admission uses.
+import { CHAIN_NAME, QUEUE_NAME, followsNameRule, requireName } from './names.ts';
 
 export const LANES = ['realtime', 'backfill'] as const;
 export type Lane = (typeof LANES)[number];
 
+/** `reads` models call contracts (eth_call) and use the ABI cache; `nonreads` use ingested data only. */
 export const MODEL_KINDS = ['reads', 'nonreads'] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];
 
 /** The ad-hoc lanes an operator can point a ModelRun at explicitly (`backfill_1` … `backfill_4`). */
 export const AD_HOC_QUEUES = ['backfill_1', 'backfill_2', 'backfill_3', 'backfill_4'] as const;
 
-/**
- * A chain name, as the data plane defines it (lower snake case). It has no hyphen, which the
- * Kafka topic `<env>-<chain>-sink` relies on.
- */
-export const CHAIN_NAME_PATTERN = CHAIN_NAME;
-
 // The lane and kind are the last two segments, so a chain name with underscores still parses.
-const WORK_QUEUE_PATTERN = new RegExp(
-  `^(${CHAIN_NAME.source.slice(1, -1)})_(realtime|backfill)_(reads|nonreads)$`,
+const LANE_QUEUE = new RegExp(
+  `^(${CHAIN_NAME.pattern.source.slice(1, -1)})_(realtime|backfill)_(reads|nonreads)$`,
 );
 
 export type WorkQueue =
   | { kind: 'lane'; name: string; chain: string; lane: Lane; modelKind: ModelKind }
   | { kind: 'adHoc'; name: string };
 
-export function isValidChainName(chain: string): boolean {
-  return CHAIN_NAME_PATTERN.test(chain);
-}
-
-export function assertChainName(chain: string): string {
-  if (!isValidChainName(chain)) {
-    throw new Error(`invalid chain name ${JSON.stringify(chain)}: expected ${CHAIN_NAME_PATTERN.source}`);
-  }
-  return chain;
-}
-
 /** `<chain>_<realtime|backfill>_<reads|nonreads>`, e.g. `ethereum_realtime_reads`. */
 export function workQueueName(chain: string, lane: Lane, modelKind: ModelKind): string {
-  assertChainName(chain);
+  requireName(CHAIN_NAME, chain);
   if (!LANES.includes(lane)) throw new Error(`invalid lane ${JSON.stringify(lane)}`);
   if (!MODEL_KINDS.includes(modelKind)) throw new Error(`invalid model kind ${JSON.stringify(modelKind)}`);
   return `${chain}_${lane}_${modelKind}`;
@@ -48,19 +32,15 @@ export function workQueueName(chain: string, lane: Lane, modelKind: ModelKind): 
 
 /** Parses a work queue name; undefined for anything that is not one (including retry and DLQ names). */
 export function parseWorkQueueName(name: string): WorkQueue | undefined {
+  if (!followsNameRule(QUEUE_NAME, name)) return undefined;
   if ((AD_HOC_QUEUES as readonly string[]).includes(name)) return { kind: 'adHoc', name };
-  const match = WORK_QUEUE_PATTERN.exec(name);
+  const match = LANE_QUEUE.exec(name);
   if (!match) return undefined;
   return { kind: 'lane', name, chain: match[1]!, lane: match[2] as Lane, modelKind: match[3] as ModelKind };
 }
 
 export function assertWorkQueueName(name: string): string {
-  if (!parseWorkQueueName(name)) {
-    throw new Error(
-      `invalid work queue name ${JSON.stringify(name)}: expected <chain>_<realtime|backfill>_<reads|nonreads> or backfill_1..backfill_4`,
-    );
-  }
-  return name;
+  return requireName(QUEUE_NAME, name, (message) => new Error(`invalid work queue: ${message}`));
 }
 
 /** Where a batch lands after its last failed attempt (or when it can never succeed). */

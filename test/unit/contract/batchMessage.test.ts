@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   batchIdOf,
+  batchMessageFor,
   encodeBatchMessage,
   parseBatchMessage,
   validateBatchMessage,
   type BatchMessage,
-} from '../../../adapters/rabbitmq/batchMessage.ts';
+} from '../../../contract/batchMessage.ts';
 
 const valid: BatchMessage = {
   runId: { namespace: 'team-a', name: 'erc20-transfers-2024', uid: '6f1c2a4e-1b2c-4d5e-8f90-123456789abc' },
@@ -17,7 +18,7 @@ const valid: BatchMessage = {
   minBlock: 18_000_000,
   maxBlock: 18_000_500,
   force: false,
-  maxRetries: 3,
+  maxRetriesPerBatch: 3,
   attempt: 1,
   enqueuedAt: '2024-10-01T12:00:00.000Z',
 };
@@ -49,22 +50,32 @@ const rejections: [string, unknown, RegExp][] = [
   ['null', null, /JSON object/],
   ['runId missing', withField('runId', undefined), /runId must be an object/],
   ['runId a string', withField('runId', 'ns/name'), /runId must be an object/],
-  ['namespace upper case', withField('runId', { ...valid.runId, namespace: 'Team' }), /runId.namespace/],
-  ['run name with a slash', withField('runId', { ...valid.runId, name: 'a/b' }), /runId.name/],
-  ['uid empty', withField('runId', { ...valid.runId, uid: '' }), /runId.uid/],
-  ['model with a path', withField('model', '../etc'), /model/],
-  ['model upper case', withField('model', 'ERC20'), /model/],
+  [
+    'namespace upper case',
+    withField('runId', { ...valid.runId, namespace: 'Team' }),
+    /namespace "Team" must be a DNS label/,
+  ],
+  [
+    'run name with a slash',
+    withField('runId', { ...valid.runId, name: 'a/b' }),
+    /ModelRun name "a\/b" must be a DNS label/,
+  ],
+  ['uid empty', withField('runId', { ...valid.runId, uid: '' }), /run uid "" must be/],
+  ['model with a path', withField('model', '../etc'), /model name/],
+  ['model upper case', withField('model', 'ERC20'), /model name/],
   ['version zero', withField('version', 0), /version/],
   ['version a string', withField('version', '1'), /version must be an integer/],
-  ['chain with a hyphen', withField('chain', 'op-mainnet'), /chain/],
-  ['chain with a quote', withField('chain', "eth'; DROP"), /chain/],
+  ['chain with a hyphen', withField('chain', 'op-mainnet'), /chain name/],
+  ['chain with a quote', withField('chain', "eth'; DROP"), /chain name/],
   ['minBlock negative', withField('minBlock', -1), /minBlock/],
   ['minBlock fractional', withField('minBlock', 1.5), /minBlock must be an integer/],
   ['minBlock unsafe', withField('minBlock', 2 ** 60), /minBlock must be an integer/],
   ['maxBlock equal to minBlock', withField('maxBlock', valid.minBlock), /maxBlock must be greater/],
   ['force a string', withField('force', 'true'), /force must be a boolean/],
-  ['maxRetries over the limit', withField('maxRetries', 101), /maxRetries/],
+  ['maxRetries over the limit', withField('maxRetriesPerBatch', 101), /maxRetriesPerBatch/],
   ['attempt zero', withField('attempt', 0), /attempt/],
+  ['a sink topic with a slash', withField('sinkTopic', 'a/b'), /topic name/],
+  ['version over 9999', withField('version', 10_000), /version/],
   ['enqueuedAt not ISO', withField('enqueuedAt', 'yesterday'), /enqueuedAt/],
   [
     'enqueuedAt impossible day',
@@ -100,5 +111,37 @@ for (const [name, body, reason] of bodies) {
 }
 
 test('encodeBatchMessage refuses an invalid message', () => {
-  assert.throws(() => encodeBatchMessage({ ...valid, chain: 'Bad' }), /invalid batch message: chain/);
+  assert.throws(() => encodeBatchMessage({ ...valid, chain: 'Bad' }), /invalid batch message: chain name/);
+});
+
+test('a sink topic travels in the message when the run names one', () => {
+  const withTopic = { ...valid, sinkTopic: 'prod-ethereum-transfers' };
+  assert.deepEqual(parseBatchMessage(encodeBatchMessage(withTopic)), { ok: true, message: withTopic });
+});
+
+test('batchMessageFor turns a run and one of its batches into the message workers accept', () => {
+  const run = {
+    runId: valid.runId,
+    model: 'erc20_transfers',
+    version: 1,
+    chain: 'ethereum',
+    range: { minBlock: 18_000_000, maxBlock: 18_001_000 },
+    force: false,
+    maxRetriesPerBatch: 3,
+  };
+  const enqueuedAt = new Date('2024-10-01T12:00:00.000Z');
+  assert.deepEqual(batchMessageFor(run, { minBlock: 18_000_000, maxBlock: 18_000_500 }, enqueuedAt), valid);
+  assert.deepEqual(
+    batchMessageFor(
+      { ...run, sinkTopic: 'prod-x' },
+      { minBlock: 18_000_000, maxBlock: 18_000_500 },
+      enqueuedAt,
+      2,
+    ),
+    { ...valid, sinkTopic: 'prod-x', attempt: 2 },
+  );
+  assert.throws(
+    () => batchMessageFor({ ...run, chain: 'Bad' }, { minBlock: 0, maxBlock: 1 }, enqueuedAt),
+    /chain name/,
+  );
 });

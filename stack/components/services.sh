@@ -69,9 +69,16 @@ management.tcp.ip = 127.0.0.1
 management.tcp.port = $RABBITMQ_MANAGEMENT_PORT
 vm_memory_high_watermark.relative = 0.2
 disk_free_limit.absolute = 256MB
-# Queue depth (ready and unacked) in the management API at most 1 s old, not 5 s: the
-# WorkerPool autoscaler reads it.
+# Queue depth (ready and unacked) in the management API at most about 1 s old, not 5 s: the
+# WorkerPool autoscaler reads it. Queues report every second, and the management database
+# keeps one sample a second for the last minute (then RabbitMQ's usual 60 s and 20 min).
 collect_statistics_interval = 1000
+management.sample_retention_policies.global.minute = 1
+management.sample_retention_policies.global.hour = 60
+management.sample_retention_policies.global.day = 1200
+management.sample_retention_policies.basic.minute = 1
+management.sample_retention_policies.basic.hour = 60
+management.sample_retention_policies.detailed.10 = 1
 CONF
   echo '[{kernel, [{inet_dist_use_interface, {127,0,0,1}}]}].' >"$STACK_DIR/rabbitmq/advanced.config"
   echo '[rabbitmq_management].' >"$STACK_DIR/rabbitmq/enabled_plugins"

@@ -5,7 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findOrUndefined, kubeClients } from './kube.ts';
+import { findOrUndefined, isNotFound, kubeClients, pollUntil } from './kube.ts';
 import { repoRoot, stackEnv } from './stackEnv.ts';
 
 /** Starts a runner serving `nodeName`; its output is appended to `logFile`. Stop it with stopLocalPodRunner. */
@@ -43,6 +43,39 @@ export async function isNodeReady(nodeName: string): Promise<boolean> {
       (condition) => condition.type === 'Ready' && condition.status === 'True',
     ) ?? false
   );
+}
+
+/** Waits (30 s at most) until the runner has registered its node and reports it Ready. */
+export async function waitUntilNodeReady(nodeName: string, describe: () => unknown): Promise<void> {
+  await pollUntil(`node ${nodeName} to be Ready`, () => isNodeReady(nodeName), {
+    timeoutMs: 30_000,
+    describe,
+  });
+}
+
+/**
+ * Ends a test's runner: the namespace's pods are bound to its node, so it completes their
+ * deletion first (when it still runs); then SIGTERM, and its node is deleted.
+ */
+export async function retireLocalPodRunner(
+  child: ChildProcess | undefined,
+  nodeName: string,
+  namespace: string | undefined,
+  describe: () => unknown,
+): Promise<void> {
+  const { core } = kubeClients();
+  if (namespace && child && child.exitCode === null && child.signalCode === null) {
+    await core.deleteCollectionNamespacedPod({ namespace }).catch(() => undefined);
+    await pollUntil(
+      'the test pods to be deleted',
+      async () => (await core.listNamespacedPod({ namespace })).items.length === 0,
+      { timeoutMs: 30_000, describe },
+    ).catch((error: unknown) => console.error(error));
+  }
+  await stopLocalPodRunner(child, 'SIGTERM');
+  await core.deleteNode({ name: nodeName }).catch((error: unknown) => {
+    if (!isNotFound(error)) throw error;
+  });
 }
 
 /** The end of a runner's log, for failure messages. */

@@ -14,17 +14,17 @@ import {
   createTestNamespace,
   deleteTestNamespace,
   findOrUndefined,
-  isNotFound,
   isProcessAlive,
   kubeClients,
   pidOfContainer,
   pollUntil,
 } from '../../support/kube.ts';
 import {
-  isNodeReady,
   logTail,
+  retireLocalPodRunner,
   startLocalPodRunner,
   stopLocalPodRunner,
+  waitUntilNodeReady,
 } from '../../support/localPodRunner.ts';
 import { uniqueName } from '../../support/names.ts';
 
@@ -91,30 +91,12 @@ before(async () => {
   namespace = await createTestNamespace('kube-runner-restart');
   workDir = mkdtempSync(join(tmpdir(), 'kube-runner-restart-'));
   runner = startRunner();
-  await pollUntil(`node ${nodeName} to be Ready`, () => isNodeReady(nodeName), {
-    timeoutMs: 30_000,
-    describe: runnerLog,
-  });
+  await waitUntilNodeReady(nodeName, runnerLog);
 });
 
 after(async () => {
-  const { core } = kubeClients();
-  // The pods are bound to this runner's node: it has to finish their deletion before it stops.
-  if (namespace && runner) {
-    await core.deleteCollectionNamespacedPod({ namespace }).catch(() => undefined);
-    await pollUntil(
-      'the test pods to be deleted',
-      async () => (await core.listNamespacedPod({ namespace })).items.length === 0,
-      {
-        timeoutMs: 30_000,
-        describe: runnerLog,
-      },
-    ).catch((error: unknown) => console.error(error));
-  }
-  await stopRunner('SIGTERM');
-  await core.deleteNode({ name: nodeName }).catch((error: unknown) => {
-    if (!isNotFound(error)) throw error;
-  });
+  await retireLocalPodRunner(runner, nodeName, namespace, runnerLog);
+  runner = undefined;
   if (namespace) await deleteTestNamespace(namespace);
   if (workDir) rmSync(workDir, { recursive: true, force: true });
 });

@@ -15,17 +15,16 @@ import {
   createTestNamespace,
   deleteTestNamespace,
   findOrUndefined,
-  isNotFound,
   kubeClients,
   podLogPath,
   podSandboxPath,
   pollUntil,
 } from '../../support/kube.ts';
 import {
-  isNodeReady,
   logTail,
+  retireLocalPodRunner,
   startLocalPodRunner,
-  stopLocalPodRunner,
+  waitUntilNodeReady,
 } from '../../support/localPodRunner.ts';
 import { uniqueName } from '../../support/names.ts';
 
@@ -125,27 +124,12 @@ before(async () => {
   await kubeClients().core.deleteNamespacedServiceAccount({ namespace, name: 'late' });
 
   runner = startLocalPodRunner(nodeName, join(workDir, 'runner.log'));
-  await pollUntil(`node ${nodeName} to be Ready`, () => isNodeReady(nodeName), {
-    timeoutMs: 30_000,
-    describe: runnerLog,
-  });
+  await waitUntilNodeReady(nodeName, runnerLog);
 });
 
 after(async () => {
-  const { core } = kubeClients();
-  // The pods are bound to this runner's node: it has to finish their deletion before it stops.
-  if (namespace && runner) {
-    await core.deleteCollectionNamespacedPod({ namespace }).catch(() => undefined);
-    await pollUntil(
-      'the test pods to be deleted',
-      async () => (await core.listNamespacedPod({ namespace })).items.length === 0,
-      { timeoutMs: 30_000, describe: runnerLog },
-    ).catch((error: unknown) => console.error(error));
-  }
-  await stopLocalPodRunner(runner, 'SIGTERM');
-  await core.deleteNode({ name: nodeName }).catch((error: unknown) => {
-    if (!isNotFound(error)) throw error;
-  });
+  await retireLocalPodRunner(runner, nodeName, namespace, runnerLog);
+  runner = undefined;
   if (namespace) await deleteTestNamespace(namespace);
   if (workDir) rmSync(workDir, { recursive: true, force: true });
 });

@@ -13,12 +13,12 @@ declare -A STACK_PORTS=(
 )
 STACK_COMPONENTS=(etcd kube-apiserver kube-controller-manager pod-runner postgres redis epmd rabbitmq kafka clickhouse gcs anvil)
 
-# write_stack_env [FILE]: the endpoints, and the defaults the deployed operator, its workers and
+# write_stack_env: the endpoints, and the defaults the deployed operator, its workers and
 # the CLI share: LAKE_URL and CLICKHOUSE_DATABASE belong to the chain anvil runs now (see
 # anvil_chain_tag), so a new chain never inherits an old chain's lake or markers.
 # Written to a temporary file and renamed: a reader never sees half a file.
 write_stack_env() {
-  local file="${1:-$STACK_DIR/env}" stack_dir tag
+  local file="$STACK_DIR/env" stack_dir tag
   stack_dir="$(cd "$STACK_DIR" && pwd)"
   tag="$(anvil_chain_tag)" || fail anvil "could not read the genesis block hash from $(anvil_address)"
   cat >"$file.tmp" <<ENV

@@ -66,7 +66,10 @@ export function serviceAccountMount(
   return automount ? { kind: 'token' } : { kind: 'no-token' };
 }
 
-/** The TokenRequest a kubelet sends: the API server's own audiences (none named), bound to the pod, so the token dies with it. */
+/**
+ * The TokenRequest a kubelet sends: for the API server's own audiences (none named), bound
+ * to the pod, so the token stops working when the pod goes.
+ */
 export function podTokenRequest(pod: { name: string; uid: string }): AuthenticationV1TokenRequest {
   return {
     apiVersion: 'authentication.k8s.io/v1',

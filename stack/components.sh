@@ -13,10 +13,17 @@ declare -A STACK_PORTS=(
 )
 STACK_COMPONENTS=(etcd kube-apiserver kube-controller-manager pod-runner postgres redis epmd rabbitmq kafka clickhouse gcs anvil)
 
+# write_stack_env: the endpoints, and the defaults the deployed operator, its workers and
+# the CLI share: LAKE_URL and CLICKHOUSE_DATABASE belong to the chain anvil runs now (see
+# anvil_chain_tag), so a new chain never inherits an old chain's lake or markers.
+# Written to a temporary file and renamed: a reader never sees half a file.
 write_stack_env() {
-  cat >"$STACK_DIR/env" <<ENV
+  local file="$STACK_DIR/env" stack_dir tag
+  stack_dir="$(cd "$STACK_DIR" && pwd)"
+  tag="$(anvil_chain_tag)" || fail anvil "could not read the genesis block hash from $(anvil_address)"
+  cat >"$file.tmp" <<ENV
 # Written by 'make stack-up'. Source it: . .stack/env
-export KUBECONFIG="$STACK_DIR/kubeconfig"
+export KUBECONFIG="$stack_dir/kubeconfig"
 export DATABASE_URL="postgres://postgres:$POSTGRES_PASSWORD@127.0.0.1:$POSTGRES_PORT/postgres"
 export REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
 export RABBITMQ_URL="amqp://guest:guest@127.0.0.1:$RABBITMQ_PORT"
@@ -26,6 +33,10 @@ export CLICKHOUSE_URL="http://default@127.0.0.1:$CLICKHOUSE_HTTP_PORT"
 export GCS_ENDPOINT="http://127.0.0.1:$GCS_PORT"
 export STORAGE_EMULATOR_HOST="http://127.0.0.1:$GCS_PORT"
 export ETH_RPC_URL="http://127.0.0.1:$ANVIL_PORT"
-export MODEL_RUNNER_STACK_DIR="$STACK_DIR"
+export MODEL_RUNNER_STACK_DIR="$stack_dir"
+# Defaults of the deployed operator, its workers and the CLI, for anvil's chain $tag.
+export LAKE_URL="$stack_dir/lake/$tag"
+export CLICKHOUSE_DATABASE="model_runner_$tag"
 ENV
+  mv -f "$file.tmp" "$file"
 }

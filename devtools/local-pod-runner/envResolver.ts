@@ -106,12 +106,17 @@ function configError(message: string): EnvResolution {
   return { ok: false, reason: 'CreateContainerConfigError', message };
 }
 
+/**
+ * `baseEnv` holds what the kubelet adds itself (the API server's address): the container's
+ * env may refer to it with `$(NAME)` and override it.
+ */
 export function resolveContainerEnv(
   container: EnvContainer,
   pod: PodFieldValues,
   sources: EnvSources,
+  baseEnv: ReadonlyMap<string, string> = new Map(),
 ): EnvResolution {
-  const env = new Map<string, string>();
+  const env = new Map(baseEnv);
 
   for (const source of container.envFrom ?? []) {
     const prefix = source.prefix ?? '';

@@ -22,17 +22,16 @@ export type ImageMap = ReadonlyMap<string, LocalImage>;
 
 const REPOSITORY_KEY = /^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
 
-/** The built-in map: the project's worker image runs the worker from this checkout. */
+/** The built-in map: the project's images run their program from this checkout with its Node. */
 export function defaultImageMap(repoRoot: string): ImageMap {
+  const nodeProgram = (script: string): LocalImage => ({
+    entrypoint: [join(repoRoot, 'node_modules/.bin/node'), join(repoRoot, script)],
+    args: [],
+    env: {},
+  });
   return new Map([
-    [
-      'model-runner/worker',
-      {
-        entrypoint: [join(repoRoot, 'node_modules/.bin/node'), join(repoRoot, 'worker-image/main.ts')],
-        args: [],
-        env: {},
-      },
-    ],
+    ['model-runner/worker', nodeProgram('worker-image/main.ts')],
+    ['model-runner/operator', nodeProgram('operator/main.ts')],
   ]);
 }
 

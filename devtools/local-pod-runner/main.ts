@@ -3,7 +3,7 @@
 // (spec.schedulerName: local-pod-runner), runs their containers as local
 // processes and reports their status, so the Jobs and Deployments the operator
 // creates really run on the local stack. See README.md beside this file.
-import { CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { bufferFromFileOrString, CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,6 +18,7 @@ import { PodReconciler } from './podReconciler.ts';
 import { PodWatcher } from './podWatcher.ts';
 import { stopRecordedProcesses } from './processSupervisor.ts';
 import { runnerConfigFromEnv } from './runnerConfig.ts';
+import { apiServerEndpoint } from './serviceAccountAccess.ts';
 
 const repoRoot = resolve(import.meta.dirname, '..', '..');
 const config = runnerConfigFromEnv(process.env, repoRoot, process.execPath);
@@ -30,6 +31,13 @@ kubeConfig.loadFromFile(config.kubeconfigPath);
 const core = kubeConfig.makeApiClient(CoreV1Api);
 const coordination = kubeConfig.makeApiClient(CoordinationV1Api);
 const imageMap = loadImageMap(repoRoot, config.imageMapFile);
+// Pods reach the API server this runner talks to, and trust the CA it trusts (the stack's pki/ca.crt).
+const cluster = kubeConfig.getCurrentCluster();
+if (!cluster) throw new Error(`${config.kubeconfigPath} has no current cluster`);
+const apiServer = apiServerEndpoint(
+  cluster.server,
+  bufferFromFileOrString(cluster.caFile, cluster.caData)?.toString('utf8') ?? '',
+);
 
 const node = new NodeRegistration(
   core,
@@ -54,6 +62,7 @@ const reconciler = new PodReconciler(
     processesDir: config.processesDir,
     childPath: config.childPath,
     imageMap,
+    apiServer,
     api,
     log,
     now: () => new Date(),

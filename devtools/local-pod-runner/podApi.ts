@@ -1,5 +1,10 @@
 // The runner's calls to the API server about pods, in its own words.
-import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
+import type {
+  AuthenticationV1TokenRequest,
+  CoreV1Api,
+  V1Pod,
+  V1ServiceAccount,
+} from '@kubernetes/client-node';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { EnvSources } from './envResolver.ts';
 import { FIELD_MANAGER } from './nodeRegistration.ts';
@@ -29,16 +34,28 @@ export interface PodApi {
   /** Deletes the pod now (grace period 0), only if it is still the pod with this uid. */
   deletePodNow(namespace: string, name: string, uid: string): Promise<void>;
   readEnvSources(namespace: string, names: { configMaps: string[]; secrets: string[] }): Promise<EnvSources>;
+  /** The ServiceAccount, or undefined when it does not exist. */
+  readServiceAccount(namespace: string, name: string): Promise<V1ServiceAccount | undefined>;
+  /** A token for the ServiceAccount from the TokenRequest API, and when it expires. */
+  requestServiceAccountToken(
+    namespace: string,
+    serviceAccountName: string,
+    request: AuthenticationV1TokenRequest,
+  ): Promise<{ token: string; expiresAt: Date }>;
+}
+
+async function orUndefinedIfNotFound<T>(read: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
 }
 
 export function podApi(core: CoreV1Api): PodApi {
-  async function readPod(namespace: string, name: string): Promise<V1Pod | undefined> {
-    try {
-      return await core.readNamespacedPod({ namespace, name });
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+  function readPod(namespace: string, name: string): Promise<V1Pod | undefined> {
+    return orUndefinedIfNotFound(() => core.readNamespacedPod({ namespace, name }));
   }
 
   return {
@@ -128,6 +145,23 @@ export function podApi(core: CoreV1Api): PodApi {
         }),
       ]);
       return { configMaps, secrets };
+    },
+
+    readServiceAccount(namespace, name) {
+      return orUndefinedIfNotFound(() => core.readNamespacedServiceAccount({ namespace, name }));
+    },
+
+    async requestServiceAccountToken(namespace, serviceAccountName, request) {
+      const response = await core.createNamespacedServiceAccountToken({
+        namespace,
+        name: serviceAccountName,
+        body: request,
+      });
+      const token = response.status?.token;
+      const expiration = response.status?.expirationTimestamp;
+      if (!token || !expiration) throw new Error('the TokenRequest answer carries no token or expiry');
+      // Objects may carry times as Date or as string, depending on how they were decoded.
+      return { token, expiresAt: new Date(expiration) };
     },
   };
 }

@@ -37,6 +37,14 @@ export function podSandboxDir(podsDir: string, namespace: string, pod: string): 
   return join(podsDir, `${namespace}_${pod}`);
 }
 
+/**
+ * `.stack/pods/<namespace>_<pod>/var/run/secrets/kubernetes.io/serviceaccount/`: the pod's token,
+ * CA and namespace, at the path a kubelet mounts them, under the sandbox.
+ */
+export function serviceAccountDir(podsDir: string, namespace: string, pod: string): string {
+  return join(podSandboxDir(podsDir, namespace, pod), 'var/run/secrets/kubernetes.io/serviceaccount');
+}
+
 /** The record of a running container process, so a restarted runner can find what it left behind. */
 export function processRecordPath(
   processesDir: string,

@@ -3,10 +3,10 @@
 // change reported as pod status. Ends when the containers are done for good, or
 // when terminate() stops them (pod deleted, pod gone, runner shutting down).
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import type { ContainerRecord, TerminatedState } from './containerRecords.ts';
+import type { ContainerRecord, ContainerState, TerminatedState } from './containerRecords.ts';
 import {
   hasRun,
   isSucceeded,
@@ -19,7 +19,7 @@ import { expandCommandLine, referencedEnvSources, resolveContainerEnv } from './
 import type { ImageMap } from './imageMap.ts';
 import { containerLaunch } from './imageMap.ts';
 import type { PodApi } from './podApi.ts';
-import { containerLogPath, podSandboxDir, processRecordPath } from './podFiles.ts';
+import { containerLogPath, podSandboxDir, processRecordPath, serviceAccountDir } from './podFiles.ts';
 import type { PreviousCondition } from './podStatus.ts';
 import { computePodStatus } from './podStatus.ts';
 import type { SupervisedProcess } from './processSupervisor.ts';
@@ -37,6 +37,9 @@ import {
   restartPolicyOf,
   shouldRestart,
 } from './restartPolicy.ts';
+import type { ApiServerEndpoint } from './serviceAccountAccess.ts';
+import { apiServerEnv, serviceAccountMount, serviceAccountNameOf } from './serviceAccountAccess.ts';
+import { ServiceAccountTokenMount } from './serviceAccountTokenMount.ts';
 import { StatusReporter } from './statusReporter.ts';
 
 export interface PodRuntimeDeps {
@@ -48,6 +51,8 @@ export interface PodRuntimeDeps {
   /** PATH of every child process unless the pod sets its own. */
   childPath: string;
   imageMap: ImageMap;
+  /** What every pod is told about the API server (address, CA). */
+  apiServer: ApiServerEndpoint;
   api: PodApi;
   log: Logger;
   now: () => Date;
@@ -87,6 +92,9 @@ export class PodRuntime {
   private stopGraceMs = 0;
   private running: Promise<void> | undefined;
   private termination: Promise<void> | undefined;
+  /** What the kubelet adds to every container's env; set once the ServiceAccount is mounted. */
+  private kubeletEnv: ReadonlyMap<string, string> = new Map();
+  private tokenMount: ServiceAccountTokenMount | undefined;
 
   constructor(pod: V1Pod, deps: PodRuntimeDeps) {
     this.pod = pod;
@@ -142,7 +150,11 @@ export class PodRuntime {
     this.log.info({ graceSeconds: options.graceSeconds, processes: this.processes.size }, 'stopping pod');
     await Promise.all([...this.processes.values()].map((child) => child.stop(this.stopGraceMs)));
     await this.running;
-    if (options.podIsTerminal) this.markUnstartedAsUnknown();
+    if (options.podIsTerminal) {
+      this.markUnstartedAsUnknown();
+      // The token dies with the pod anyway (it is bound to it); its files go as a kubelet's volume goes.
+      this.unmountToken();
+    }
     if (options.report) {
       this.reporter.schedule();
       await this.reporter.flush();
@@ -152,14 +164,90 @@ export class PodRuntime {
   private async run(): Promise<void> {
     mkdirSync(podSandboxDir(this.deps.podsDir, this.namespace, this.name), { recursive: true });
     this.reporter.schedule();
-    if (!(await this.runInitContainers())) {
+    try {
+      if (!(await this.mountServiceAccount()) || !(await this.runInitContainers())) {
+        this.reporter.schedule();
+        return;
+      }
+      await Promise.all(
+        this.records.map((record) => this.superviseContainer(record, this.containerSpec(record, false))),
+      );
       this.reporter.schedule();
-      return;
+    } finally {
+      // No container runs again: the token needs no refresh.
+      this.tokenMount?.stop();
     }
-    await Promise.all(
-      this.records.map((record) => this.superviseContainer(record, this.containerSpec(record, false))),
+  }
+
+  /**
+   * What a kubelet sets up before any container starts: the ServiceAccount's token, CA and
+   * namespace as files (unless automount is off) and the API server's address in the env.
+   * While the ServiceAccount is missing or no token can be had, the containers wait and
+   * status says why. False when the pod is stopped meanwhile.
+   */
+  private async mountServiceAccount(): Promise<boolean> {
+    const serviceAccountName = serviceAccountNameOf(this.pod.spec);
+    const statesBefore = [...this.initRecords, ...this.records].map((record) => record.state);
+    for (let attempt = 1; !this.stopping; attempt++) {
+      let message: string;
+      try {
+        const serviceAccount = await this.deps.api.readServiceAccount(this.namespace, serviceAccountName);
+        const mount = serviceAccountMount(
+          {
+            namespace: this.namespace,
+            serviceAccountName,
+            automountServiceAccountToken: this.pod.spec?.automountServiceAccountToken,
+          },
+          serviceAccount,
+        );
+        if (mount.kind !== 'missing') {
+          let dir: string | undefined;
+          if (mount.kind === 'token') dir = await this.mountToken(serviceAccountName);
+          // Automount may have been turned off on the ServiceAccount since an earlier life of this runner.
+          else this.unmountToken();
+          this.kubeletEnv = apiServerEnv(this.deps.apiServer, dir);
+          this.restoreStates(statesBefore);
+          return !this.stopping;
+        }
+        message = mount.message;
+      } catch (error) {
+        message = `could not get a token for serviceaccount "${serviceAccountName}": ${(error as Error).message}`;
+      }
+      this.log.warn({ serviceAccount: serviceAccountName, attempt }, message);
+      this.markWaiting('CreateContainerConfigError', message);
+      this.reporter.schedule();
+      await this.pause(restartDelayMs(attempt));
+    }
+    return false;
+  }
+
+  /** Writes the token files and keeps the token fresh; the folder they are in. */
+  private async mountToken(serviceAccountName: string): Promise<string> {
+    const dir = serviceAccountDir(this.deps.podsDir, this.namespace, this.name);
+    const mount = new ServiceAccountTokenMount(
+      { namespace: this.namespace, podName: this.name, podUid: this.uid, serviceAccountName, dir },
+      { api: this.deps.api, caPem: this.deps.apiServer.caPem, log: this.log, now: this.deps.now },
     );
-    this.reporter.schedule();
+    await mount.mount();
+    this.tokenMount = mount;
+    return dir;
+  }
+
+  private unmountToken(): void {
+    rmSync(serviceAccountDir(this.deps.podsDir, this.namespace, this.name), { recursive: true, force: true });
+  }
+
+  /** Every container that has not started yet waits for the same reason. */
+  private markWaiting(reason: string, message: string): void {
+    for (const record of [...this.initRecords, ...this.records]) {
+      if (record.state.kind === 'waiting') record.state = { kind: 'waiting', reason, message };
+    }
+  }
+
+  private restoreStates(states: readonly ContainerState[]): void {
+    [...this.initRecords, ...this.records].forEach((record, index) => {
+      record.state = states[index]!;
+    });
   }
 
   /** Runs init containers in order; false when the pod cannot get past them (failed, or stopping). */
@@ -319,7 +407,7 @@ export class PodRuntime {
       let message: string;
       try {
         const sources = await this.deps.api.readEnvSources(this.namespace, referencedEnvSources(spec));
-        const resolved = resolveContainerEnv(spec, fields, sources);
+        const resolved = resolveContainerEnv(spec, fields, sources, this.kubeletEnv);
         if (resolved.ok) return resolved.env;
         message = resolved.message;
       } catch (error) {

@@ -4,20 +4,12 @@
 // command started; when the main process ends, whatever it left in its group is
 // killed too, as a runtime tears down a container's cgroup.
 import { spawn } from 'node:child_process';
-import {
-  closeSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import { writeFileAtomic } from './atomicFile.ts';
 
 export interface ProcessSpec {
   argv: string[];
@@ -136,8 +128,7 @@ export function processStartTicks(pid: number): number | undefined {
 
 export function writeProcessRecord(file: string, record: ProcessRecord): void {
   mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(`${file}.tmp`, JSON.stringify(record));
-  renameSync(`${file}.tmp`, file);
+  writeFileAtomic(file, JSON.stringify(record));
 }
 
 export function removeProcessRecord(file: string): void {

@@ -69,6 +69,16 @@ management.tcp.ip = 127.0.0.1
 management.tcp.port = $RABBITMQ_MANAGEMENT_PORT
 vm_memory_high_watermark.relative = 0.2
 disk_free_limit.absolute = 256MB
+# Queue depth (ready and unacked) in the management API at most about 1 s old, not 5 s: the
+# WorkerPool autoscaler reads it. Queues report every second, and the management database
+# keeps one sample a second for the last minute (then RabbitMQ's usual 60 s and 20 min).
+collect_statistics_interval = 1000
+management.sample_retention_policies.global.minute = 1
+management.sample_retention_policies.global.hour = 60
+management.sample_retention_policies.global.day = 1200
+management.sample_retention_policies.basic.minute = 1
+management.sample_retention_policies.basic.hour = 60
+management.sample_retention_policies.detailed.10 = 1
 CONF
   echo '[{kernel, [{inet_dist_use_interface, {127,0,0,1}}]}].' >"$STACK_DIR/rabbitmq/advanced.config"
   echo '[rabbitmq_management].' >"$STACK_DIR/rabbitmq/enabled_plugins"
@@ -204,6 +214,19 @@ anvil_start() {
 anvil_ready() {
   curl -fsS --max-time 2 -H 'content-type: application/json' \
     -d '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' "http://127.0.0.1:$ANVIL_PORT" | grep -q result
+}
+# The chain anvil runs, named by the first 8 hex digits of its genesis block hash. A restarted
+# anvil starts a new chain (same block numbers, other blocks) with another genesis hash, so
+# what is keyed by this tag (the stack's lake and marker database) starts fresh with it.
+anvil_chain_tag() {
+  local block tag
+  block="$(curl -fsS --max-time 5 -H 'content-type: application/json' \
+    -d '{"jsonrpc":"2.0","id":1,"method":"eth_getBlockByNumber","params":["0x0",false]}' \
+    "http://127.0.0.1:$ANVIL_PORT")" || return 1
+  # The block's own "hash" (parentHash, mixHash and the like are other keys).
+  tag="$(sed -n 's/.*"hash" *: *"0x\([0-9a-f]\{8\}\)[0-9a-f]\{56\}".*/\1/p' <<<"$block")"
+  [[ "$tag" =~ ^[0-9a-f]{8}$ ]] || return 1
+  echo "$tag"
 }
 anvil_version() { "$(anvil_bin)" --version 2>/dev/null | awk 'NR == 1 { print $3 }'; }
 anvil_address() { echo "http://127.0.0.1:$ANVIL_PORT"; }

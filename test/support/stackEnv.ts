@@ -14,6 +14,13 @@ export interface StackEnv {
   GCS_ENDPOINT: string;
   ETH_RPC_URL: string;
   MODEL_RUNNER_STACK_DIR: string;
+  /**
+   * The lake (a folder under .stack/) and the marker database of anvil's current chain: the
+   * defaults of the deployed operator, its workers and the CLI. Env files written before they
+   * existed lack them: read them with `chainDefaults()`, which says what to do then.
+   */
+  LAKE_URL?: string;
+  CLICKHOUSE_DATABASE?: string;
 }
 
 const REQUIRED_KEYS: (keyof StackEnv)[] = [
@@ -56,4 +63,15 @@ export function stackEnv(): StackEnv {
   if (missing.length > 0) throw new Error(`${file} lacks ${missing.join(', ')}: run 'make stack-up' again`);
   cached = values as unknown as StackEnv;
   return cached;
+}
+
+/** LAKE_URL and CLICKHOUSE_DATABASE of the stack; an error when its env file predates them. */
+export function chainDefaults(env: StackEnv = stackEnv()): { LAKE_URL: string; CLICKHOUSE_DATABASE: string } {
+  const { LAKE_URL, CLICKHOUSE_DATABASE } = env;
+  if (!LAKE_URL || !CLICKHOUSE_DATABASE) {
+    throw new Error(
+      `${env.MODEL_RUNNER_STACK_DIR}/env lacks LAKE_URL or CLICKHOUSE_DATABASE: run 'make stack-up' again`,
+    );
+  }
+  return { LAKE_URL, CLICKHOUSE_DATABASE };
 }

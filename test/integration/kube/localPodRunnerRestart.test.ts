@@ -5,8 +5,7 @@
 // restarts the pod that still exists, counting the restart.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -15,14 +14,19 @@ import {
   createTestNamespace,
   deleteTestNamespace,
   findOrUndefined,
-  isNotFound,
   isProcessAlive,
   kubeClients,
   pidOfContainer,
   pollUntil,
 } from '../../support/kube.ts';
+import {
+  logTail,
+  retireLocalPodRunner,
+  startLocalPodRunner,
+  stopLocalPodRunner,
+  waitUntilNodeReady,
+} from '../../support/localPodRunner.ts';
 import { uniqueName } from '../../support/names.ts';
-import { repoRoot, stackEnv } from '../../support/stackEnv.ts';
 
 const nodeName = uniqueName('lpr-test');
 let namespace: string;
@@ -30,43 +34,17 @@ let workDir: string;
 let runner: ChildProcess | undefined;
 
 function runnerLog(): string {
-  return existsSync(join(workDir, 'runner.log'))
-    ? readFileSync(join(workDir, 'runner.log'), 'utf8').slice(-3000)
-    : '';
+  return logTail(join(workDir, 'runner.log'));
 }
 
 function startRunner(): ChildProcess {
-  const log = openSync(join(workDir, 'runner.log'), 'a');
-  const child = spawn(process.execPath, [join(repoRoot, 'devtools/local-pod-runner/main.ts')], {
-    env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      KUBECONFIG: stackEnv().KUBECONFIG,
-      MODEL_RUNNER_STACK_DIR: stackEnv().MODEL_RUNNER_STACK_DIR,
-      LOCAL_POD_RUNNER_NODE_NAME: nodeName,
-      LOCAL_POD_RUNNER_HEALTH_PORT: '0',
-    },
-    stdio: ['ignore', log, log],
-  });
-  closeSync(log);
-  return child;
+  return startLocalPodRunner(nodeName, join(workDir, 'runner.log'));
 }
 
 async function stopRunner(signal: NodeJS.Signals): Promise<void> {
   const child = runner;
   runner = undefined;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill(signal);
-  await exited;
-}
-
-async function nodeIsReady(): Promise<boolean> {
-  const node = await findOrUndefined(() => kubeClients().core.readNode({ name: nodeName }));
-  return (
-    node?.status?.conditions?.some(
-      (condition) => condition.type === 'Ready' && condition.status === 'True',
-    ) ?? false
-  );
+  await stopLocalPodRunner(child, signal);
 }
 
 function loopPod(name: string): V1Pod {
@@ -113,27 +91,12 @@ before(async () => {
   namespace = await createTestNamespace('kube-runner-restart');
   workDir = mkdtempSync(join(tmpdir(), 'kube-runner-restart-'));
   runner = startRunner();
-  await pollUntil(`node ${nodeName} to be Ready`, nodeIsReady, { timeoutMs: 30_000, describe: runnerLog });
+  await waitUntilNodeReady(nodeName, runnerLog);
 });
 
 after(async () => {
-  const { core } = kubeClients();
-  // The pods are bound to this runner's node: it has to finish their deletion before it stops.
-  if (namespace && runner) {
-    await core.deleteCollectionNamespacedPod({ namespace }).catch(() => undefined);
-    await pollUntil(
-      'the test pods to be deleted',
-      async () => (await core.listNamespacedPod({ namespace })).items.length === 0,
-      {
-        timeoutMs: 30_000,
-        describe: runnerLog,
-      },
-    ).catch((error: unknown) => console.error(error));
-  }
-  await stopRunner('SIGTERM');
-  await core.deleteNode({ name: nodeName }).catch((error: unknown) => {
-    if (!isNotFound(error)) throw error;
-  });
+  await retireLocalPodRunner(runner, nodeName, namespace, runnerLog);
+  runner = undefined;
   if (namespace) await deleteTestNamespace(namespace);
   if (workDir) rmSync(workDir, { recursive: true, force: true });
 });

@@ -177,3 +177,26 @@ test('command and args expand $(VAR) from the final environment', () => {
     'echo hello $TARGET $(TARGET) $(NOPE)',
   ]);
 });
+
+test("the kubelet's own variables may be referred to and overridden by the container's env", () => {
+  const kubeletEnv = new Map([
+    ['KUBERNETES_SERVICE_HOST', '127.0.0.1'],
+    ['KUBERNETES_SERVICE_PORT', '36443'],
+  ]);
+  const result = resolveContainerEnv(
+    {
+      env: [
+        { name: 'API', value: 'https://$(KUBERNETES_SERVICE_HOST):$(KUBERNETES_SERVICE_PORT)' },
+        { name: 'KUBERNETES_SERVICE_PORT', value: '443' },
+      ],
+    },
+    pod,
+    sources,
+    kubeletEnv,
+  );
+  assert.deepEqual(result.ok && Object.fromEntries(result.env), {
+    KUBERNETES_SERVICE_HOST: '127.0.0.1',
+    KUBERNETES_SERVICE_PORT: '443',
+    API: 'https://127.0.0.1:36443',
+  });
+});

@@ -12,6 +12,7 @@ const repoRoot = '/src/model-runner';
 const map = defaultImageMap(repoRoot);
 const node = '/src/model-runner/node_modules/.bin/node';
 const workerMain = '/src/model-runner/worker-image/main.ts';
+const operatorMain = '/src/model-runner/operator/main.ts';
 
 const repositoryCases: [string, string][] = [
   ['model-runner/worker', 'model-runner/worker'],
@@ -60,6 +61,11 @@ const launchCases: [string, { image: string; command?: string[]; args?: string[]
     ['sh', '-c', 'echo hi'],
   ],
   ['empty args keep the default args', { image: 'model-runner/worker', args: [] }, [node, workerMain]],
+  [
+    'the operator image runs the operator',
+    { image: 'ghcr.io/x/model-runner/operator:0.1' },
+    [node, operatorMain],
+  ],
 ];
 for (const [name, container, argv] of launchCases) {
   test(`containerLaunch: ${name}`, () => {

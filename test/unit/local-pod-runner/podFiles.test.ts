@@ -7,11 +7,17 @@ import {
   parsePodKey,
   podKey,
   podSandboxDir,
+  serviceAccountDir,
 } from '../../../devtools/local-pod-runner/podFiles.ts';
 
 test('container logs live in one flat directory, named namespace_pod_container', () => {
   assert.equal(containerLogPath('/s/pods', 'team-a', 'job-x.1', 'main'), '/s/pods/team-a_job-x.1_main.log');
   assert.equal(podSandboxDir('/s/pods', 'team-a', 'job-x'), '/s/pods/team-a_job-x');
+  assert.equal(
+    serviceAccountDir('/s/pods', 'team-a', 'job-x'),
+    '/s/pods/team-a_job-x/var/run/secrets/kubernetes.io/serviceaccount',
+  );
+  assert.throws(() => serviceAccountDir('/s/pods', '../etc', 'job-x'), /invalid/);
 });
 
 const unsafe: [string, string, string][] = [

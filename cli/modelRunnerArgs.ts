@@ -3,9 +3,8 @@
 import { parseArgs } from 'node:util';
 import {
   RPC_CLIENT_SETTINGS,
-  type RpcClientSettingName,
   type RpcClientSettings,
-  parseRpcClientSetting,
+  parseRpcClientOverrides,
 } from '../adapters/ethereum/rpcClientSettings.ts';
 
 export const USAGE = `usage:
@@ -60,24 +59,6 @@ export interface RunArguments {
 const RPC_CLIENT_FLAGS = Object.fromEntries(
   Object.values(RPC_CLIENT_SETTINGS).map(({ flag }) => [flag.slice(2), { type: 'string' as const }]),
 );
-
-function rpcClientFlags(values: Readonly<Record<string, unknown>>): Partial<RpcClientSettings> {
-  const settings: Partial<RpcClientSettings> = {};
-  for (const [name, { flag }] of Object.entries(RPC_CLIENT_SETTINGS)) {
-    const text = values[flag.slice(2)];
-    if (typeof text !== 'string') continue;
-    try {
-      settings[name as RpcClientSettingName] = parseRpcClientSetting(
-        name as RpcClientSettingName,
-        text,
-        flag,
-      );
-    } catch (error) {
-      throw new UsageError((error as Error).message);
-    }
-  }
-  return settings;
-}
 
 /** `A-B` (inclusive, as people write ranges) → `[A, B+1)`. */
 export function parseBlockRange(text: string): { minBlock: number; maxBlock: number } {
@@ -144,7 +125,12 @@ export function parseCommandLine(
   const redisPrefix = values['redis-prefix'] ?? 'model-runner:';
   if (!/^[A-Za-z0-9:_.-]{1,100}$/.test(redisPrefix))
     throw new UsageError('--redis-prefix: letters, digits and :_.- only');
-  const rpcClient = rpcClientFlags(values);
+  let rpcClient: Partial<RpcClientSettings>;
+  try {
+    rpcClient = parseRpcClientOverrides('flag', values);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
   return {
     command: 'run',
     model,

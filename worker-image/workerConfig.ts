@@ -7,12 +7,7 @@ import { parseBrokers } from '../adapters/kafka/sinkProducer.ts';
 import { SINK_ENV_NAME } from '../adapters/kafka/sinkNames.ts';
 import { DEFAULT_PROGRESS_PREFIX } from '../adapters/redis/progress.ts';
 import { redactUrl } from '../adapters/redactUrl.ts';
-import {
-  RPC_CLIENT_SETTINGS,
-  type RpcClientSettingName,
-  type RpcClientSettings,
-  parseRpcClientSetting,
-} from '../adapters/ethereum/rpcClientSettings.ts';
+import { type RpcClientSettings, parseRpcClientOverrides } from '../adapters/ethereum/rpcClientSettings.ts';
 import { PROCESS_NAME, SQL_IDENTIFIER } from '../dataplane/validNames.ts';
 
 export type WorkerMode = 'queue' | 'job';
@@ -92,21 +87,11 @@ function url(env: Env, name: string, protocols: string[]): string {
 
 /** The `WORKER_RPC_*` variables that are set, each checked against its setting's limits. */
 function rpcClientOverrides(env: Env): Partial<RpcClientSettings> {
-  const overrides: Partial<RpcClientSettings> = {};
-  for (const [name, { env: variable }] of Object.entries(RPC_CLIENT_SETTINGS)) {
-    const text = optional(env, variable);
-    if (text === undefined) continue;
-    try {
-      overrides[name as RpcClientSettingName] = parseRpcClientSetting(
-        name as RpcClientSettingName,
-        text,
-        variable,
-      );
-    } catch (error) {
-      throw new WorkerConfigError((error as Error).message);
-    }
+  try {
+    return parseRpcClientOverrides('env', env);
+  } catch (error) {
+    throw new WorkerConfigError((error as Error).message);
   }
-  return overrides;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];

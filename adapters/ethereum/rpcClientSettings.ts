@@ -125,6 +125,24 @@ export function parseRpcClientSetting(name: RpcClientSettingName, text: string, 
   return value;
 }
 
+/**
+ * The settings given as text, by env var (`WORKER_RPC_BATCH_SIZE`) or by flag name without
+ * its dashes (`rpc-batch-size`, as node:util parseArgs keys them); blank or absent = not given.
+ */
+export function parseRpcClientOverrides(
+  spelling: 'env' | 'flag',
+  values: Readonly<Record<string, unknown>>,
+): Partial<RpcClientSettings> {
+  const overrides: Partial<RpcClientSettings> = {};
+  for (const name of SETTING_NAMES) {
+    const source = RPC_CLIENT_SETTINGS[name][spelling];
+    const text = values[spelling === 'flag' ? source.slice(2) : source];
+    if (typeof text === 'string' && text.trim() !== '')
+      overrides[name] = parseRpcClientSetting(name, text, source);
+  }
+  return overrides;
+}
+
 /** The settings a worker or a CLI run uses: the chain's, with any override on top. */
 export function withOverrides(
   settings: Readonly<RpcClientSettings>,

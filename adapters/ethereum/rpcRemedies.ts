@@ -19,9 +19,6 @@ export function remedyFor(failure: FailureFacts): string | undefined {
   if ((kind === 'http' && code === 429) || (kind === 'rpc' && RATE_LIMITED.test(detail))) {
     return `the endpoint is rate-limiting us: lower ${describeSetting('requestsPerSecond')} or ${describeSetting('concurrentRequests')}`;
   }
-  if (kind === 'http' && code === 413) {
-    return 'the endpoint refuses even a single call as too large';
-  }
   if (kind === 'http' && (code === 401 || code === 403)) {
     return "the endpoint refuses our credentials: check the API key in the chain's RPC URL";
   }

@@ -15,6 +15,7 @@ import { RabbitPublisher } from '../../../adapters/rabbitmq/publisher.ts';
 import { workQueueName } from '../../../adapters/rabbitmq/queueNames.ts';
 import { assertWorkQueueTopology } from '../../../adapters/rabbitmq/topology.ts';
 import { RunProgressStore, type RunProgress } from '../../../adapters/redis/progress.ts';
+import { loadChains, requireChain } from '../../../dataplane/chains.ts';
 import { modelRegistry } from '../../../models/registry.ts';
 import { uniqueIdentifier, uniqueName } from '../../support/names.ts';
 import { stackEnv } from '../../support/stackEnv.ts';
@@ -67,6 +68,8 @@ export class WorkerTestWorld {
             expectedBlocksPerDay: 86400,
             batchSizes: [{ fromBlock: 0, batchSize: BATCH_SIZE }],
             tipSafetyBlocks: 0,
+            // anvil's, not a hosted provider's: no rate limit to slow the tests down.
+            rpcClient: requireChain(loadChains(), 'local').rpcClient,
           },
         ],
       }),

@@ -182,13 +182,13 @@ export class EthereumRpc {
     try {
       return await this.getLogs(span, signal);
     } catch (error) {
-      const refusal = error instanceof RpcError ? logQueryRefusal(error) : undefined;
+      if (!(error instanceof RpcError)) throw error;
+      const refusal = logQueryRefusal(error);
       if (!refusal) throw error;
       const decision = onLogQueryRefused(span, refusal, this.#maxLogsBlockRange);
       if (decision.kind === 'fail') throw error;
-      if (decision.kind === 'receipts')
-        return this.#logsFromReceipts(decision.block, error as RpcError, signal);
-      this.#lowerLogsBlockRange(decision.maxRange, error as RpcError);
+      if (decision.kind === 'receipts') return this.#logsFromReceipts(decision.block, error, signal);
+      this.#lowerLogsBlockRange(decision.maxRange, error);
       const [first, second] = decision.halves;
       const firstLogs = await this.getLogsInRange(first.fromBlock, first.toBlock, signal);
       return firstLogs.concat(await this.getLogsInRange(second.fromBlock, second.toBlock, signal));
@@ -201,7 +201,7 @@ export class EthereumRpc {
       {
         endpoint: this.client.endpoint,
         maxLogsBlockRange: range,
-        answer: refusal.message,
+        answer: refusal.detail,
         remedy: `set ${describeSetting('maxLogsBlockRange')} to ${range} or less to skip this`,
       },
       'eth_getLogs range refused, asking for narrower ranges from now on',
@@ -218,7 +218,7 @@ export class EthereumRpc {
         error.kind,
         error.method,
         `block ${blockNumber} has more logs than ${this.client.endpoint} returns from eth_getLogs ` +
-          `(${refusal.message}), and reading them from its receipts failed: ${error.message}`,
+          `(${refusal.detail}), and reading them from its receipts failed: ${error.message}`,
         { retryable: error.retryable, code: error.code, cause: error },
       );
     }

@@ -17,7 +17,7 @@ export interface RpcClientSettings {
 
 export type RpcClientSettingName = keyof RpcClientSettings;
 
-interface SettingSpelling {
+interface SettingDefinition {
   env: string;
   flag: string;
   min: number;
@@ -25,7 +25,7 @@ interface SettingSpelling {
   integer: boolean;
 }
 
-export const RPC_CLIENT_SETTINGS: Readonly<Record<RpcClientSettingName, SettingSpelling>> = {
+export const RPC_CLIENT_SETTINGS: Readonly<Record<RpcClientSettingName, SettingDefinition>> = {
   batchSize: { env: 'WORKER_RPC_BATCH_SIZE', flag: '--rpc-batch-size', min: 1, max: 1_000, integer: true },
   concurrentRequests: {
     env: 'WORKER_RPC_CONCURRENT_REQUESTS',

@@ -9,81 +9,49 @@ import {
 } from '../../../adapters/ethereum/batchSizeAdaptation.ts';
 
 test('answers that refuse a batch for its size, or batching itself', () => {
-  const cases: { name: string; answer: BatchAnswer; expected: BatchRejection | undefined }[] = [
-    { name: 'HTTP 413, any body', answer: { httpStatus: 413, message: '' }, expected: 'too-large' },
-    {
-      name: 'geth (tied to the first call)',
-      answer: { code: -32600, message: 'batch too large' },
-      expected: 'too-large',
-    },
-    {
-      name: 'erigon',
-      answer: { code: -32600, message: 'batch limit 100 exceeded (can increase by --rpc.batch.limit)' },
-      expected: 'too-large',
-    },
-    {
-      name: 'jsonrpsee',
-      answer: { code: -32010, message: 'The batch request was too large', untied: true },
-      expected: 'too-large',
-    },
-    {
-      name: 'HTTP 400 with a provider message',
-      answer: { httpStatus: 400, message: '{"error":"Batch size too large, max 50"}' },
-      expected: 'too-large',
-    },
-    {
-      name: 'too many requests in a batch',
-      answer: { code: -32005, message: 'too many requests in batch' },
-      expected: 'too-large',
-    },
-    {
-      name: 'geth response size limit',
-      answer: { code: -32003, message: 'response too large' },
-      expected: 'too-large',
-    },
-    {
-      name: 'jsonrpsee without batches (-32005 is no rate limit here)',
-      answer: { code: -32005, message: 'Batched requests are not supported by this server', untied: true },
-      expected: 'batching-refused',
-    },
-    {
-      name: 'batch requests disabled',
-      answer: { httpStatus: 400, message: 'batch requests are disabled on this plan' },
-      expected: 'batching-refused',
-    },
-    {
-      name: 'a server that only parses objects',
-      answer: { code: -32600, message: 'Invalid Request', untied: true },
-      expected: 'batching-refused',
-    },
-    {
-      name: 'the same invalid request tied to a call is about that call',
-      answer: { code: -32600, message: 'Invalid Request' },
-      expected: undefined,
-    },
-    {
-      name: 'a contract reverting with "batch limit" in its reason',
-      answer: { code: 3, message: 'execution reverted: batch limit exceeded' },
-      expected: undefined,
-    },
-    {
-      name: 'a revert reported without code 3',
-      answer: { code: -32000, message: 'execution reverted: max batch' },
-      expected: undefined,
-    },
-    { name: 'a rate limit', answer: { httpStatus: 429, message: 'Too Many Requests' }, expected: undefined },
-    {
-      name: 'a server error',
-      answer: { httpStatus: 503, message: 'upstream unavailable' },
-      expected: undefined,
-    },
-    {
-      name: 'an internal error',
-      answer: { code: -32603, message: 'internal error', untied: true },
-      expected: undefined,
-    },
+  const cases: [name: string, answer: BatchAnswer, expected: BatchRejection | undefined][] = [
+    ['HTTP 413, any body', { httpStatus: 413, message: '' }, 'too-large'],
+    ['geth (tied to the first call)', { code: -32600, message: 'batch too large' }, 'too-large'],
+    [
+      'erigon',
+      { code: -32600, message: 'batch limit 100 exceeded (can increase by --rpc.batch.limit)' },
+      'too-large',
+    ],
+    ['jsonrpsee', { code: -32010, message: 'The batch request was too large', untied: true }, 'too-large'],
+    [
+      'HTTP 400 with a message',
+      { httpStatus: 400, message: '{"error":"Batch size too large, max 50"}' },
+      'too-large',
+    ],
+    ['too many requests in a batch', { code: -32005, message: 'too many requests in batch' }, 'too-large'],
+    ['geth response size limit', { code: -32003, message: 'response too large' }, 'too-large'],
+    [
+      'jsonrpsee without batches (-32005 is no rate limit here)',
+      { code: -32005, message: 'Batched requests are not supported by this server', untied: true },
+      'batching-refused',
+    ],
+    [
+      'batches disabled',
+      { httpStatus: 400, message: 'batch requests are disabled on this plan' },
+      'batching-refused',
+    ],
+    [
+      'a server that only parses objects',
+      { code: -32600, message: 'Invalid Request', untied: true },
+      'batching-refused',
+    ],
+    ['the same, tied to a call: about that call', { code: -32600, message: 'Invalid Request' }, undefined],
+    [
+      'a contract reverting "batch limit"',
+      { code: 3, message: 'execution reverted: batch limit exceeded' },
+      undefined,
+    ],
+    ['a revert without code 3', { code: -32000, message: 'execution reverted: max batch' }, undefined],
+    ['a rate limit', { httpStatus: 429, message: 'Too Many Requests' }, undefined],
+    ['a server error', { httpStatus: 503, message: 'upstream unavailable' }, undefined],
+    ['an internal error', { code: -32603, message: 'internal error', untied: true }, undefined],
   ];
-  for (const { name, answer, expected } of cases) assert.equal(batchRejection(answer), expected, name);
+  for (const [name, answer, expected] of cases) assert.equal(batchRejection(answer), expected, name);
 });
 
 test('the next batch size halves the rejected batch, never rises, and ends at single calls', () => {

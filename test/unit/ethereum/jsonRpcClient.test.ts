@@ -354,71 +354,43 @@ test('a batch refused as too large is resent in smaller batches, and the smaller
 });
 
 test('every provider style of "batch too large" or "no batches" ends in results, not an error', async () => {
-  const refusals: {
-    name: string;
-    cap: number;
-    answer: (calls: Request[], res: ServerResponse) => void;
-    size: number;
-  }[] = [
-    {
-      name: 'geth: one error tied to the first call',
-      cap: 10,
-      answer: (calls, res) =>
-        json(res, 200, [
-          { jsonrpc: '2.0', id: calls[0]!.id, error: { code: -32600, message: 'batch too large' } },
-        ]),
-      size: 6,
-    },
-    {
-      name: 'erigon: an untied error',
-      cap: 10,
-      answer: (_calls, res) =>
-        json(res, 200, {
-          jsonrpc: '2.0',
-          id: null,
-          error: { code: -32600, message: 'batch limit 10 exceeded (can increase by --rpc.batch.limit)' },
-        }),
-      size: 6,
-    },
-    {
-      name: 'an error on every call',
-      cap: 20,
-      answer: (calls, res) =>
-        json(
-          res,
-          200,
-          calls.map((call) => ({
-            jsonrpc: '2.0',
-            id: call.id,
-            error: { code: -32005, message: 'batch size too large' },
-          })),
-        ),
-      size: 12,
-    },
-    {
-      name: 'jsonrpsee without batches (-32005, no rate limit)',
-      cap: 1,
-      answer: (_calls, res) =>
-        json(res, 200, {
-          jsonrpc: '2.0',
-          id: null,
-          error: { code: -32005, message: 'Batched requests are not supported by this server' },
-        }),
-      size: 1,
-    },
-    {
-      name: 'a server that parses objects only',
-      cap: 1,
-      answer: (_calls, res) =>
-        json(res, 200, { jsonrpc: '2.0', id: null, error: { code: -32600, message: 'Invalid Request' } }),
-      size: 1,
-    },
+  const error = (id: number | null, code: number, message: string): unknown => ({
+    jsonrpc: '2.0',
+    id,
+    error: { code, message },
+  });
+  const refusals: [name: string, cap: number, answer: (calls: Request[]) => unknown, size: number][] = [
+    [
+      'geth: one error tied to the first call',
+      10,
+      (calls) => [error(calls[0]!.id, -32600, 'batch too large')],
+      6,
+    ],
+    [
+      'erigon: an untied error',
+      10,
+      () => error(null, -32600, 'batch limit 10 exceeded (can increase by --rpc.batch.limit)'),
+      6,
+    ],
+    [
+      'an error on every call',
+      20,
+      (calls) => calls.map((call) => error(call.id, -32005, 'batch size too large')),
+      12,
+    ],
+    [
+      'jsonrpsee without batches (-32005, no rate limit)',
+      1,
+      () => error(null, -32005, 'Batched requests are not supported by this server'),
+      1,
+    ],
+    ['a server that parses objects only', 1, () => error(null, -32600, 'Invalid Request'), 1],
   ];
-  for (const { name, cap, answer, size } of refusals) {
+  for (const [name, cap, answer, size] of refusals) {
     const rpc = client({ maxBatchSize: 100, maxConcurrentRequests: 2 });
     handler = answering((body, res) => {
       if (!Array.isArray(body) || body.length <= cap) return false;
-      answer(body, res);
+      json(res, 200, answer(body));
       return true;
     });
     assert.deepEqual(await rpc.requestBatch(numbered(25)), [...Array(25).keys()], name);

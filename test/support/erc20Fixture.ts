@@ -383,7 +383,7 @@ export interface ScenarioOptions {
    * and keeps historical state for only a few thousand, so ask for many only when needed.
    */
   minBlockSpan?: number;
-  /** Mints in one transaction after the others: one block with this many Transfer logs. Default 0. */
+  /** Mints in one transaction, right after the first ones: a block with this many Transfer logs. Default 0. */
   crowdedBlockMints?: number;
   seed?: number;
 }

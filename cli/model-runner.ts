@@ -9,8 +9,9 @@
 import { hostname, userInfo } from 'node:os';
 import IORedis from 'ioredis';
 import { pino, type Logger } from 'pino';
-import { EthereumRpc } from '../adapters/ethereum/ethereumRpc.ts';
-import { JsonRpcClient, redactedEndpoint } from '../adapters/ethereum/jsonRpcClient.ts';
+import { openEthereumRpc } from '../adapters/ethereum/ethereumRpc.ts';
+import { redactedEndpoint } from '../adapters/ethereum/jsonRpcClient.ts';
+import { withOverrides } from '../dataplane/rpcClientSettings.ts';
 import { openMarkerStore } from '../adapters/clickhouse/index.ts';
 import { redactUrl } from '../adapters/redactUrl.ts';
 import { openLake } from '../adapters/lake/openLake.ts';
@@ -71,9 +72,8 @@ async function runModel(args: RunArguments, logger: Logger): Promise<RunTotals> 
     throw new UsageError((error as Error).message);
   }
   const rpcUrl = args.rpcUrl ?? rpcUrlFor(chain, process.env);
-  const rpc = new EthereumRpc(
-    new JsonRpcClient({ url: rpcUrl, requestsPerSecond: args.requestsPerSecond, logger }),
-  );
+  const rpcClient = withOverrides(chain.rpcClient, args.rpcClient);
+  const rpc = openEthereumRpc(rpcUrl, rpcClient, { logger });
   const lake = openLake(args.lakeUrl, { gcsEndpoint: process.env.GCS_ENDPOINT });
   const markers = await openMarkerStore(args.clickhouseUrl, { database: args.clickhouseDatabase });
   const redis = args.redisUrl ? new IORedis.Redis(args.redisUrl, { maxRetriesPerRequest: 2 }) : undefined;
@@ -85,6 +85,7 @@ async function runModel(args: RunArguments, logger: Logger): Promise<RunTotals> 
       model: model.name,
       chain: chain.name,
       rpc: redactedEndpoint(rpcUrl),
+      rpcClient,
       lake: lake.url,
       clickhouse: args.clickhouseUrl.startsWith('chdb:') ? args.clickhouseUrl : redactUrl(args.clickhouseUrl),
       database: args.clickhouseDatabase,

@@ -1,6 +1,11 @@
 // Pure: the command line of `model-runner` → what to do. No env, no I/O: the caller
 // passes the environment in, so every default is visible and testable.
 import { parseArgs } from 'node:util';
+import {
+  RPC_CLIENT_SETTINGS,
+  type RpcClientSettings,
+  parseRpcClientOverrides,
+} from '../dataplane/rpcClientSettings.ts';
 
 export const USAGE = `usage:
   model-runner models list [--json]
@@ -16,7 +21,12 @@ run options:
   --clickhouse-database <db>  database of blockbatch_markers (default: CLICKHOUSE_DATABASE or "default")
   --redis <url>               token metadata cache (default: REDIS_URL; none = no cache)
   --redis-prefix <prefix>     key prefix of that cache (default: "model-runner:", the workers' own)
-  --rps <n>                   JSON-RPC calls per second (default: unlimited)
+JSON-RPC client (default: the chain's rpcClient settings in chains/chains.json):
+  --rpc-batch-size <n>        calls per batched request (lowered on its own if the endpoint refuses)
+  --rpc-concurrency <n>       HTTP requests in flight at once
+  --rps <n>                   JSON-RPC calls per second (0 = unlimited)
+  --logs-block-range <n>      blocks per eth_getLogs query (0 = a batch's whole range)
+
   --force                     rewrite batches whose markers are complete
   --json                      print the summary as JSON
   --verbose                   log progress (pino JSON on stderr)`;
@@ -39,11 +49,16 @@ export interface RunArguments {
   clickhouseDatabase: string;
   redisUrl: string | undefined;
   redisPrefix: string;
-  requestsPerSecond: number;
+  /** Client settings given on the command line; they replace the chain's own. */
+  rpcClient: Partial<RpcClientSettings>;
   force: boolean;
   json: boolean;
   verbose: boolean;
 }
+
+const RPC_CLIENT_FLAGS = Object.fromEntries(
+  Object.values(RPC_CLIENT_SETTINGS).map(({ flag }) => [flag.slice(2), { type: 'string' as const }]),
+);
 
 /** `A-B` (inclusive, as people write ranges) → `[A, B+1)`. */
 export function parseBlockRange(text: string): { minBlock: number; maxBlock: number } {
@@ -75,7 +90,7 @@ export function parseCommandLine(
         'clickhouse-database': { type: 'string' },
         redis: { type: 'string' },
         'redis-prefix': { type: 'string' },
-        rps: { type: 'string' },
+        ...RPC_CLIENT_FLAGS,
         force: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         verbose: { type: 'boolean', default: false },
@@ -110,11 +125,11 @@ export function parseCommandLine(
   const redisPrefix = values['redis-prefix'] ?? 'model-runner:';
   if (!/^[A-Za-z0-9:_.-]{1,100}$/.test(redisPrefix))
     throw new UsageError('--redis-prefix: letters, digits and :_.- only');
-  let requestsPerSecond = 0;
-  if (values.rps !== undefined) {
-    requestsPerSecond = Number(values.rps);
-    if (!Number.isFinite(requestsPerSecond) || requestsPerSecond <= 0)
-      throw new UsageError('--rps must be a positive number');
+  let rpcClient: Partial<RpcClientSettings>;
+  try {
+    rpcClient = parseRpcClientOverrides('flag', values);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
   }
   return {
     command: 'run',
@@ -127,7 +142,7 @@ export function parseCommandLine(
     clickhouseDatabase: values['clickhouse-database'] ?? env.CLICKHOUSE_DATABASE ?? 'default',
     redisUrl: (values.redis ?? env.REDIS_URL) || undefined,
     redisPrefix,
-    requestsPerSecond,
+    rpcClient,
     force: values.force,
     json: values.json,
     verbose: values.verbose,

@@ -7,6 +7,11 @@
 // anvil), and in-cluster the operator fills the same var from the Secret key `rpc.secret`.
 import chainsFile from '../chains/chains.json' with { type: 'json' };
 import {
+  type RpcClientSettings,
+  parseRpcClientSettings,
+  withOverrides,
+} from './rpcClientSettings.ts';
+import {
   type BatchSizeDelimiter,
   type BlockBatch,
   type BlockRange,
@@ -34,6 +39,8 @@ export interface ChainConfig {
   batchSizes: BatchSizeDelimiter[];
   /** Blocks to stay behind the chain head, against reorgs. */
   tipSafetyBlocks: number;
+  /** How hard to lean on the endpoint; hosted-provider defaults for what the file omits. */
+  rpcClient: RpcClientSettings;
 }
 
 /** Chains by name. */
@@ -49,6 +56,7 @@ const CHAIN_KEYS = new Set([
   'expectedBlocksPerDay',
   'batchSizes',
   'tipSafetyBlocks',
+  'rpcClient',
   'comment',
 ]);
 
@@ -89,6 +97,7 @@ function parseChain(entry: unknown, index: number): ChainConfig {
       return { fromBlock: delimiter.fromBlock, batchSize: delimiter.batchSize } as BatchSizeDelimiter;
     });
     validateDelimiters(batchSizes);
+    const rpcClient = parseRpcClientSettings(entry.rpcClient);
     return {
       name: entry.name,
       chainId: entry.chainId,
@@ -96,6 +105,7 @@ function parseChain(entry: unknown, index: number): ChainConfig {
       expectedBlocksPerDay: entry.expectedBlocksPerDay,
       batchSizes,
       tipSafetyBlocks: entry.tipSafetyBlocks,
+      rpcClient,
     };
   } catch (error) {
     if (error instanceof InvalidValueError) throw new InvalidValueError(`${label}: ${error.message}`);
@@ -132,6 +142,16 @@ let bundled: Chains | undefined;
 export function loadChains(): Chains {
   bundled ??= parseChains(chainsFile);
   return bundled;
+}
+
+/** Every chain with a worker's or a CLI run's client settings on top of its own. */
+export function withRpcClientOverrides(chains: Chains, overrides: Partial<RpcClientSettings>): Chains {
+  return new Map(
+    [...chains].map(([name, chain]) => [
+      name,
+      { ...chain, rpcClient: withOverrides(chain.rpcClient, overrides) },
+    ]),
+  );
 }
 
 /** The named chain, or an error listing the known ones. */

@@ -16,7 +16,7 @@ import { RabbitConsumer } from '../adapters/rabbitmq/consumer.ts';
 import { RabbitPublisher } from '../adapters/rabbitmq/publisher.ts';
 import { assertWorkQueueTopology } from '../adapters/rabbitmq/topology.ts';
 import { RunProgressStore } from '../adapters/redis/progress.ts';
-import { loadChains, parseChains } from '../dataplane/chains.ts';
+import { loadChains, parseChains, withRpcClientOverrides } from '../dataplane/chains.ts';
 import type { AttemptDeps } from './batchAttempt.ts';
 import { parseJobBatches, runJobBatches, selectJobBatches } from './jobMode.ts';
 import { createModelBatchRunner } from './modelBatchRunner.ts';
@@ -67,9 +67,12 @@ async function main(): Promise<number> {
   });
   logger.info({ config: describeConfig(config) }, 'worker starting');
 
-  const chains = config.chainsFile
-    ? parseChains(JSON.parse(readFileSync(config.chainsFile, 'utf8')) as unknown)
-    : loadChains();
+  const chains = withRpcClientOverrides(
+    config.chainsFile
+      ? parseChains(JSON.parse(readFileSync(config.chainsFile, 'utf8')) as unknown)
+      : loadChains(),
+    config.rpcClient,
+  );
   const metrics = createWorkerMetrics();
   const redis = new IORedis.Redis(config.redisUrl, { maxRetriesPerRequest: 2, connectTimeout: 5_000 });
   redis.on('error', (error: Error) => logger.warn({ err: error.message }, 'redis error'));

@@ -5,7 +5,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type IORedis from 'ioredis';
 import type { Logger } from 'pino';
-import { EthereumRpc } from '../adapters/ethereum/ethereumRpc.ts';
+import { EthereumRpc, openEthereumRpc } from '../adapters/ethereum/ethereumRpc.ts';
 import { JsonRpcClient } from '../adapters/ethereum/jsonRpcClient.ts';
 import { sinkRecordHeaders, sinkRecordKey, sinkTopicName } from '../adapters/kafka/sinkNames.ts';
 import type { KafkaSink, SinkRecord } from '../adapters/kafka/sinkProducer.ts';
@@ -81,8 +81,9 @@ export function createModelBatchRunner(options: ModelBatchRunnerOptions): BatchR
     keyPrefix: options.tokenCachePrefix ?? 'model-runner:',
   });
   const rpcs = new Map<string, EthereumRpc>();
-  // One RPC client per chain (its rate limit is per process), but its warnings belong to the
-  // batch that made the call: they go to that batch's logger, which carries runId and batchId.
+  // One RPC client per chain (its rate limit, request slots and the batch size and log range
+  // it learned from the endpoint are per process), but its warnings belong to the batch that
+  // made the call: they go to that batch's logger, which carries runId and batchId.
   const currentBatchLogger = new AsyncLocalStorage<Logger>();
   const rpcLogger: Pick<Logger, 'warn'> = {
     warn: ((...args: Parameters<Logger['warn']>) =>
@@ -113,7 +114,7 @@ export function createModelBatchRunner(options: ModelBatchRunnerOptions): BatchR
     }
     let rpc = rpcs.get(chain.name);
     if (!rpc) {
-      rpc = new EthereumRpc(new JsonRpcClient({ url, logger: rpcLogger }));
+      rpc = openEthereumRpc(url, chain.rpcClient, { logger: rpcLogger });
       rpcs.set(chain.name, rpc);
     }
     return rpc;

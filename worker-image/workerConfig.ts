@@ -7,6 +7,7 @@ import { parseBrokers } from '../adapters/kafka/sinkProducer.ts';
 import { SINK_ENV_NAME, nameRuleProblem } from '../contract/names.ts';
 import { DEFAULT_PROGRESS_PREFIX } from '../adapters/redis/progress.ts';
 import { redactUrl } from '../adapters/redactUrl.ts';
+import { type RpcClientSettings, parseRpcClientOverrides } from '../dataplane/rpcClientSettings.ts';
 import { PROCESS_NAME, SQL_IDENTIFIER } from '../dataplane/validNames.ts';
 
 export type WorkerMode = 'queue' | 'job';
@@ -39,6 +40,8 @@ export interface WorkerConfig {
   logLevel: string;
   /** A chains file replacing the bundled chains/chains.json (e.g. a mounted ConfigMap). */
   chainsFile: string | undefined;
+  /** JSON-RPC client settings that replace every chain's own (`WORKER_RPC_*`). */
+  rpcClient: Partial<RpcClientSettings>;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -80,6 +83,15 @@ function url(env: Env, name: string, protocols: string[]): string {
     throw new WorkerConfigError(`${name} must be ${protocols.map((p) => `${p}//`).join(' or ')}`);
   }
   return value;
+}
+
+/** The `WORKER_RPC_*` variables that are set, each checked against its setting's limits. */
+function rpcClientOverrides(env: Env): Partial<RpcClientSettings> {
+  try {
+    return parseRpcClientOverrides('env', env);
+  } catch (error) {
+    throw new WorkerConfigError((error as Error).message);
+  }
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -193,6 +205,7 @@ export function parseWorkerConfig(env: Env, defaults: { hostname: string }): Wor
     metricsPort: integer(env, 'METRICS_PORT', 9464, 0, 65_535),
     logLevel,
     chainsFile: optional(env, 'WORKER_CHAINS_FILE'),
+    rpcClient: rpcClientOverrides(env),
   };
 }
 

@@ -1,11 +1,16 @@
 // The Ethereum methods the models use, on top of JsonRpcClient, each returning
 // validated, typed values.
-import type { JsonRpcClient } from './jsonRpcClient.ts';
-import { RpcError, invalidResponse } from './rpcErrors.ts';
+import type { Logger } from 'pino';
+import { JsonRpcClient, type JsonRpcClientOptions } from './jsonRpcClient.ts';
+import { type BlockSpan, logQueryRefusal, nextLogQuerySpan, onLogQueryRefused } from './logRangeSplitting.ts';
+import { type RpcClientSettings, describeSetting } from '../../dataplane/rpcClientSettings.ts';
+import { RpcError, invalidResponse, isMethodMissing } from './rpcErrors.ts';
 import {
   parseBlock,
   parseBlockHeader,
   parseLogs,
+  parseReceiptLogs,
+  parseTransactionHashes,
   quantityToNumber,
   toAddress,
   toData,
@@ -52,11 +57,45 @@ export function toQuantity(value: number | bigint): string {
   return `0x${value.toString(16)}`;
 }
 
+export interface EthereumRpcOptions {
+  /** Blocks per eth_getLogs query in `getLogsInRange`, at first (0 = the whole range). */
+  maxLogsBlockRange?: number;
+  logger?: Pick<Logger, 'warn'>;
+}
+
+/** A client for `url` with a chain's (or a run's) client settings. */
+export function openEthereumRpc(
+  url: string,
+  settings: RpcClientSettings,
+  options: Omit<JsonRpcClientOptions, 'url'> = {},
+): EthereumRpc {
+  const client = new JsonRpcClient({
+    url,
+    maxBatchSize: settings.batchSize,
+    maxConcurrentRequests: settings.concurrentRequests,
+    requestsPerSecond: settings.requestsPerSecond,
+    ...options,
+  });
+  return new EthereumRpc(client, { maxLogsBlockRange: settings.maxLogsBlockRange, logger: options.logger });
+}
+
 export class EthereumRpc {
   readonly client: JsonRpcClient;
+  /** Only ever lowered: the endpoint refused a wider range. 0 = no limit known. */
+  #maxLogsBlockRange: number;
+  /** false once the endpoint said it lacks eth_getBlockReceipts: ask per transaction. */
+  #servesBlockReceipts = true;
+  readonly #logger: Pick<Logger, 'warn'> | undefined;
 
-  constructor(client: JsonRpcClient) {
+  constructor(client: JsonRpcClient, options: EthereumRpcOptions = {}) {
     this.client = client;
+    this.#maxLogsBlockRange = options.maxLogsBlockRange ?? 0;
+    this.#logger = options.logger;
+  }
+
+  /** Blocks per eth_getLogs query now: the configured range, or less once the endpoint refused it. */
+  get maxLogsBlockRange(): number {
+    return this.#maxLogsBlockRange;
   }
 
   async blockNumber(signal?: AbortSignal): Promise<number> {
@@ -121,6 +160,103 @@ export class EthereumRpc {
       }
     }
     return logs;
+  }
+
+  /**
+   * Every log of blocks `fromBlock`…`toBlock`, in order, however the endpoint caps
+   * eth_getLogs: queries of at most `maxLogsBlockRange` blocks; a refused query is split in
+   * halves (a refused range also lowers `maxLogsBlockRange` for the rest of the run); a single
+   * block over the result cap is read from its receipts, which carry the same logs.
+   */
+  async getLogsInRange(fromBlock: number, toBlock: number, signal?: AbortSignal): Promise<RpcLog[]> {
+    const logs: RpcLog[] = [];
+    for (let from = fromBlock; from <= toBlock;) {
+      const span = nextLogQuerySpan(from, toBlock, this.#maxLogsBlockRange);
+      logs.push(...(await this.#logsOfQuery(span, signal)));
+      from = span.toBlock + 1;
+    }
+    return logs;
+  }
+
+  async #logsOfQuery(span: BlockSpan, signal?: AbortSignal): Promise<RpcLog[]> {
+    try {
+      return await this.getLogs(span, signal);
+    } catch (error) {
+      if (!(error instanceof RpcError)) throw error;
+      const refusal = logQueryRefusal(error);
+      if (!refusal) throw error;
+      const decision = onLogQueryRefused(span, refusal, this.#maxLogsBlockRange);
+      if (decision.kind === 'fail') throw error;
+      if (decision.kind === 'receipts') return this.#logsFromReceipts(decision.block, error, signal);
+      this.#lowerLogsBlockRange(decision.maxRange, error);
+      const [first, second] = decision.halves;
+      const firstLogs = await this.getLogsInRange(first.fromBlock, first.toBlock, signal);
+      return firstLogs.concat(await this.getLogsInRange(second.fromBlock, second.toBlock, signal));
+    }
+  }
+
+  #lowerLogsBlockRange(range: number, refusal: RpcError): void {
+    if (range === this.#maxLogsBlockRange) return;
+    this.#logger?.warn(
+      {
+        endpoint: this.client.endpoint,
+        maxLogsBlockRange: range,
+        answer: refusal.detail,
+        remedy: `set ${describeSetting('maxLogsBlockRange')} to ${range} or less to skip this`,
+      },
+      'eth_getLogs range refused, asking for narrower ranges from now on',
+    );
+    this.#maxLogsBlockRange = range;
+  }
+
+  async #logsFromReceipts(blockNumber: number, refusal: RpcError, signal?: AbortSignal): Promise<RpcLog[]> {
+    try {
+      return await this.getBlockReceiptLogs(blockNumber, signal);
+    } catch (error) {
+      if (!(error instanceof RpcError)) throw error;
+      throw new RpcError(
+        error.kind,
+        error.method,
+        `block ${blockNumber} has more logs than ${this.client.endpoint} returns from eth_getLogs ` +
+          `(${refusal.detail}), and reading them from its receipts failed: ${error.message}`,
+        { retryable: error.retryable, code: error.code, cause: error },
+      );
+    }
+  }
+
+  /** The logs of one block from its receipts, as eth_getLogs would give them. */
+  async getBlockReceiptLogs(blockNumber: number, signal?: AbortSignal): Promise<RpcLog[]> {
+    const block = toQuantity(blockNumber);
+    if (this.#servesBlockReceipts) {
+      try {
+        const receipts = await this.client.request('eth_getBlockReceipts', [block], signal);
+        if (receipts === null) throw unknownBlock(blockNumber);
+        if (!Array.isArray(receipts)) {
+          throw invalidResponse('eth_getBlockReceipts', 'result must be an array of receipts', receipts);
+        }
+        return parseReceiptLogs(receipts, blockNumber, 'eth_getBlockReceipts');
+      } catch (error) {
+        if (!(error instanceof RpcError) || !isMethodMissing(error)) throw error;
+        this.#servesBlockReceipts = false;
+      }
+    }
+    const header = await this.client.request('eth_getBlockByNumber', [block, false], signal);
+    if (header === null) throw unknownBlock(blockNumber);
+    const hashes = parseTransactionHashes(header);
+    const receipts = await this.client.requestBatch(
+      hashes.map((hash) => ({ method: 'eth_getTransactionReceipt', params: [hash] })),
+      signal,
+    );
+    const missing = receipts.findIndex((receipt) => receipt === null);
+    if (missing >= 0) {
+      throw new RpcError(
+        'invalid-response',
+        'eth_getTransactionReceipt',
+        `no receipt for ${hashes[missing]} of block ${blockNumber} (a node behind its peers?)`,
+        { retryable: true },
+      );
+    }
+    return parseReceiptLogs(receipts, blockNumber, 'eth_getTransactionReceipt');
   }
 
   /** `eth_call` at a block; the raw return data. */

@@ -1,11 +1,28 @@
-// JSON-RPC over HTTP with the manners a shared node expects: a request rate limit,
-// timeouts, and retries with jittered exponential backoff on failures that are
-// worth retrying. Results come back as `unknown`: validating them is the caller's job
-// (see rpcShapes.ts), so garbage becomes a typed error instead of a crash later.
+// JSON-RPC over HTTP with the manners a shared node expects: a request rate limit, a cap on
+// requests in flight, timeouts, and retries with jittered exponential backoff on failures
+// that are worth retrying. A batch the endpoint refuses as too large is resent in smaller
+// batches, and the smaller size is kept for the client's lifetime. Results come back as
+// `unknown`: validating them is the caller's job (see rpcShapes.ts), so garbage becomes a
+// typed error instead of a crash later.
 import type { Logger } from 'pino';
+import {
+  type BatchAnswer,
+  type BatchRejection,
+  batchRejection,
+  nextBatchSize,
+} from './batchSizeAdaptation.ts';
 import { backoffDelayMs, defaultBackoffPolicy, retryAfterMs, type BackoffPolicy } from './retryBackoff.ts';
 import { RequestRateLimiter, systemClock, type RateLimiterClock } from './requestRateLimiter.ts';
-import { RpcError, isRetryableHttpStatus, isRetryableRpcError, preview } from './rpcErrors.ts';
+import { RequestSlots } from './requestSlots.ts';
+import { describeSetting } from '../../dataplane/rpcClientSettings.ts';
+import {
+  RpcError,
+  type RpcFailureKind,
+  isRetryableHttpStatus,
+  isRetryableRpcError,
+  preview,
+} from './rpcErrors.ts';
+import { remedyFor } from './rpcRemedies.ts';
 
 export interface JsonRpcCall {
   method: string;
@@ -23,9 +40,9 @@ export interface JsonRpcClientOptions {
   /** Attempts per call, the first included. */
   maxAttempts?: number;
   backoff?: BackoffPolicy;
-  /** Calls per HTTP request in `requestBatch`. */
+  /** Calls per HTTP request in `requestBatch`, at first; lowered when the endpoint refuses a batch. */
   maxBatchSize?: number;
-  /** HTTP requests one `requestBatch` keeps in flight at once. */
+  /** HTTP requests this client keeps in flight at once, across all its callers. */
   maxConcurrentRequests?: number;
   logger?: Pick<Logger, 'warn'>;
   clock?: RateLimiterClock;
@@ -65,8 +82,10 @@ export class JsonRpcClient {
   readonly #timeoutMs: number;
   readonly #maxAttempts: number;
   readonly #backoff: BackoffPolicy;
-  readonly #maxBatchSize: number;
+  /** Only ever lowered: the endpoint said larger batches are refused. */
+  #batchSize: number;
   readonly #maxConcurrentRequests: number;
+  readonly #slots: RequestSlots;
   readonly #limiter: RequestRateLimiter;
   readonly #logger: Pick<Logger, 'warn'> | undefined;
   readonly #clock: RateLimiterClock;
@@ -84,11 +103,12 @@ export class JsonRpcClient {
     this.#timeoutMs = options.timeoutMs ?? defaultJsonRpcOptions.timeoutMs;
     this.#maxAttempts = Math.max(1, options.maxAttempts ?? defaultJsonRpcOptions.maxAttempts);
     this.#backoff = options.backoff ?? defaultBackoffPolicy;
-    this.#maxBatchSize = Math.max(1, options.maxBatchSize ?? defaultJsonRpcOptions.maxBatchSize);
+    this.#batchSize = Math.max(1, options.maxBatchSize ?? defaultJsonRpcOptions.maxBatchSize);
     this.#maxConcurrentRequests = Math.max(
       1,
       options.maxConcurrentRequests ?? defaultJsonRpcOptions.maxConcurrentRequests,
     );
+    this.#slots = new RequestSlots(this.#maxConcurrentRequests);
     this.#clock = options.clock ?? systemClock;
     this.#limiter = new RequestRateLimiter(
       options.requestsPerSecond ?? defaultJsonRpcOptions.requestsPerSecond,
@@ -100,6 +120,11 @@ export class JsonRpcClient {
     this.#fetch = options.fetch ?? globalThis.fetch;
   }
 
+  /** Calls per HTTP request now: the configured size, or less once the endpoint refused it. */
+  get batchSize(): number {
+    return this.#batchSize;
+  }
+
   /** One call; the raw `result`, to be validated by the caller. */
   async request(method: string, params: readonly unknown[], signal?: AbortSignal): Promise<unknown> {
     const [result] = await this.requestBatch([{ method, params }], signal);
@@ -107,7 +132,7 @@ export class JsonRpcClient {
   }
 
   /**
-   * Many calls, sent `maxBatchSize` per HTTP request; results in call order. Calls that
+   * Many calls, sent `batchSize` per HTTP request; results in call order. Calls that
    * failed in a retryable way are retried on their own, the ones that succeeded are kept.
    */
   async requestBatch(calls: readonly JsonRpcCall[], signal?: AbortSignal): Promise<unknown[]> {
@@ -130,15 +155,15 @@ export class JsonRpcClient {
     signal?: AbortSignal,
   ): Promise<SettledCall[]> {
     const results: SettledCall[] = new Array(calls.length);
-    const starts: number[] = [];
-    for (let start = 0; start < calls.length; start += this.#maxBatchSize) starts.push(start);
     // A few HTTP requests in flight hide the node's latency; the rate limit still applies.
+    // Chunks are cut when taken, so a batch size lowered meanwhile applies at once.
     let next = 0;
     let failure: unknown;
     const worker = async (): Promise<void> => {
-      while (next < starts.length && failure === undefined) {
-        const start = starts[next++]!;
-        const chunk = calls.slice(start, start + this.#maxBatchSize);
+      while (next < calls.length && failure === undefined) {
+        const start = next;
+        const chunk = calls.slice(start, start + this.#batchSize);
+        next += chunk.length;
         try {
           const chunkResults = await this.#requestChunkWithRetries(chunk, settle, signal);
           for (let i = 0; i < chunkResults.length; i++) results[start + i] = chunkResults[i]!;
@@ -147,7 +172,7 @@ export class JsonRpcClient {
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.#maxConcurrentRequests, starts.length) }, worker));
+    await Promise.all(Array.from({ length: this.#maxConcurrentRequests }, worker));
     if (failure !== undefined) throw failure;
     return results;
   }
@@ -161,10 +186,15 @@ export class JsonRpcClient {
     let pending = calls.map((_, index) => index);
     for (let attempt = 1; ; attempt++) {
       signal?.throwIfAborted();
-      const outcome = await this.#send(
-        pending.map((index) => calls[index]!),
-        signal,
-      );
+      const sent = pending.map((index) => calls[index]!);
+      const outcome = await this.#send(sent, signal);
+      if (outcome.kind === 'batch-rejected') {
+        // An answer about the request's size, not a failure: the same calls in smaller batches.
+        if (outcome.rejection) this.#lowerBatchSize(sent.length, outcome.rejection, outcome.answer);
+        const smaller = await this.#requestAll(sent, settle, signal);
+        smaller.forEach((result, i) => (results[pending[i]!] = result));
+        return results;
+      }
       const stillPending: number[] = [];
       let lastError: RpcError | undefined;
       let serverDelay: number | undefined;
@@ -206,7 +236,46 @@ export class JsonRpcClient {
     }
   }
 
+  #lowerBatchSize(rejectedSize: number, rejection: BatchRejection, answer: string): void {
+    const lowered = nextBatchSize(this.#batchSize, rejectedSize, rejection);
+    if (lowered >= this.#batchSize) return;
+    this.#logger?.warn(
+      {
+        endpoint: this.endpoint,
+        rejection,
+        rejectedSize,
+        batchSize: lowered,
+        answer: preview(answer),
+        remedy: `set ${describeSetting('batchSize')} to ${lowered} or less to skip this`,
+      },
+      'json-rpc batch refused as too large, sending smaller batches from now on',
+    );
+    this.#batchSize = lowered;
+  }
+
+  /** An error that names the endpoint (scheme and host) and, when one helps, the remedy. */
+  #error(
+    kind: RpcFailureKind,
+    method: string,
+    detail: string,
+    options: { retryable: boolean; code?: number; cause?: unknown },
+  ): RpcError {
+    const remedy = remedyFor({ kind, code: options.code, detail });
+    return new RpcError(kind, method, detail, { ...options, endpoint: this.endpoint, remedy });
+  }
+
   async #send(calls: readonly JsonRpcCall[], signal?: AbortSignal): Promise<SendOutcome> {
+    const release = await this.#slots.acquire(signal);
+    try {
+      // The batch size may have been lowered while this request waited for its slot.
+      if (calls.length > this.#batchSize) return { kind: 'batch-rejected', rejection: undefined, answer: '' };
+      return await this.#post(calls, signal);
+    } finally {
+      release();
+    }
+  }
+
+  async #post(calls: readonly JsonRpcCall[], signal?: AbortSignal): Promise<SendOutcome> {
     const method = calls.length === 1 ? calls[0]!.method : `batch(${calls[0]!.method} x${calls.length})`;
     await this.#limiter.acquire(calls.length, signal);
     const firstId = this.#nextId;
@@ -238,13 +307,13 @@ export class JsonRpcClient {
       const reason = timeout.aborted
         ? `timed out after ${this.#timeoutMs} ms`
         : describeTransportError(error);
-      return failed(
-        new RpcError('transport', method, `${reason} (${this.endpoint})`, { retryable: true, cause: error }),
-      );
+      return failed(this.#error('transport', method, reason, { retryable: true, cause: error }));
     }
 
     if (status < 200 || status > 299) {
-      const error = new RpcError('http', method, `HTTP ${status} from ${this.endpoint}: ${preview(text)}`, {
+      const rejection = calls.length > 1 ? batchRejection({ httpStatus: status, message: text }) : undefined;
+      if (rejection) return { kind: 'batch-rejected', rejection, answer: `HTTP ${status}: ${text}` };
+      const error = this.#error('http', method, `HTTP ${status}: ${preview(text)}`, {
         retryable: isRetryableHttpStatus(status),
         code: status,
       });
@@ -256,10 +325,14 @@ export class JsonRpcClient {
       parsed = JSON.parse(text);
     } catch {
       return failed(
-        new RpcError('invalid-response', method, `response is not JSON: ${preview(text)}`, {
+        this.#error('invalid-response', method, `response is not JSON: ${preview(text)}`, {
           retryable: false,
         }),
       );
+    }
+    if (calls.length > 1) {
+      const refusal = batchRefusalIn(parsed);
+      if (refusal) return { kind: 'batch-rejected', rejection: refusal.rejection, answer: refusal.answer };
     }
     return this.#matchResponses(calls, firstId, parsed, method);
   }
@@ -274,7 +347,7 @@ export class JsonRpcClient {
     if (!Array.isArray(parsed)) {
       if (!isResponseObject(parsed)) {
         return failed(
-          new RpcError('invalid-response', method, `not a JSON-RPC response: ${preview(parsed)}`, {
+          this.#error('invalid-response', method, `not a JSON-RPC response: ${preview(parsed)}`, {
             retryable: false,
           }),
         );
@@ -283,12 +356,12 @@ export class JsonRpcClient {
       // is about the whole request, and its code (not the id) says whether to retry.
       const untiedError = parsed.error !== undefined && parsed.id === null;
       if (calls.length === 1 || untiedError) {
-        const item = toItem(calls[0]!.method, parsed, untiedError ? null : firstId);
+        const item = this.#toItem(calls[0]!.method, parsed, untiedError ? null : firstId);
         if (calls.length === 1) return { kind: 'items', items: [item] };
         if (item.kind === 'error') return failed(item.error);
       }
       return failed(
-        new RpcError(
+        this.#error(
           'invalid-response',
           method,
           `expected a batch of ${calls.length} responses: ${preview(parsed)}`,
@@ -307,26 +380,94 @@ export class JsonRpcClient {
       if (!entry) {
         return {
           kind: 'error',
-          error: new RpcError('invalid-response', call.method, `batch response lacks id ${firstId + i}`, {
+          error: this.#error('invalid-response', call.method, `batch response lacks id ${firstId + i}`, {
             retryable: false,
           }),
         };
       }
-      return toItem(call.method, entry, firstId + i);
+      return this.#toItem(call.method, entry, firstId + i);
     });
     return { kind: 'items', items };
+  }
+
+  #toItem(method: string, entry: RpcResponseObject, expectedId: number | null): CallOutcome {
+    if (expectedId !== null && entry.id !== expectedId) {
+      return {
+        kind: 'error',
+        error: this.#error(
+          'invalid-response',
+          method,
+          `response id ${preview(entry.id)} != request id ${expectedId}`,
+          {
+            retryable: false,
+          },
+        ),
+      };
+    }
+    if (entry.error !== undefined && entry.error !== null) {
+      const rpcError = entry.error as { code?: unknown; message?: unknown };
+      if (typeof rpcError !== 'object' || typeof rpcError.code !== 'number') {
+        return {
+          kind: 'error',
+          error: this.#error('invalid-response', method, `malformed error object: ${preview(entry.error)}`, {
+            retryable: false,
+          }),
+        };
+      }
+      const message = typeof rpcError.message === 'string' ? rpcError.message : preview(rpcError.message);
+      return {
+        kind: 'error',
+        error: this.#error('rpc', method, `JSON-RPC error ${rpcError.code}: ${message}`, {
+          retryable: isRetryableRpcError(rpcError.code, message),
+          code: rpcError.code,
+        }),
+      };
+    }
+    if (!('result' in entry)) {
+      return {
+        kind: 'error',
+        error: this.#error('invalid-response', method, `response has neither result nor error`, {
+          retryable: false,
+        }),
+      };
+    }
+    return { kind: 'ok', result: entry.result };
   }
 }
 
 type CallFailure = { kind: 'error'; error: RpcError; retryAfterMs?: number };
 type CallOutcome = { kind: 'ok'; result: unknown } | CallFailure;
-/** Either one outcome per call, or one failure of the whole HTTP request. */
-type SendOutcome = { kind: 'items'; items: CallOutcome[] } | { kind: 'failed'; failure: CallFailure };
+/**
+ * One outcome per call, one failure of the whole HTTP request, or a batch to send again in
+ * smaller pieces: refused for its size (`rejection`), or not sent because the size was
+ * lowered while it waited (no `rejection`).
+ */
+type SendOutcome =
+  | { kind: 'items'; items: CallOutcome[] }
+  | { kind: 'failed'; failure: CallFailure }
+  | { kind: 'batch-rejected'; rejection: BatchRejection | undefined; answer: string };
 
 function failed(error: RpcError, retryAfterMs?: number): SendOutcome {
   const failure: CallFailure =
     retryAfterMs === undefined ? { kind: 'error', error } : { kind: 'error', error, retryAfterMs };
   return { kind: 'failed', failure };
+}
+
+/** The error in a batch's answer that refuses the batch itself (geth ties it to the first call). */
+function batchRefusalIn(parsed: unknown): { rejection: BatchRejection; answer: string } | undefined {
+  const entries = Array.isArray(parsed) ? parsed : [parsed];
+  for (const entry of entries) {
+    if (!isResponseObject(entry) || typeof entry.error !== 'object' || entry.error === null) continue;
+    const { code, message } = entry.error as { code?: unknown; message?: unknown };
+    const answer: BatchAnswer = {
+      code: typeof code === 'number' ? code : undefined,
+      message: typeof message === 'string' ? message : '',
+      untied: !Array.isArray(parsed) && entry.id === null,
+    };
+    const rejection = batchRejection(answer);
+    if (rejection) return { rejection, answer: `${String(code)}: ${answer.message}` };
+  }
+  return undefined;
 }
 
 function isResponseObject(value: unknown): value is RpcResponseObject {
@@ -336,50 +477,6 @@ function isResponseObject(value: unknown): value is RpcResponseObject {
     !Array.isArray(value) &&
     ('result' in value || 'error' in value)
   );
-}
-
-function toItem(method: string, entry: RpcResponseObject, expectedId: number | null): CallOutcome {
-  if (expectedId !== null && entry.id !== expectedId) {
-    return {
-      kind: 'error',
-      error: new RpcError(
-        'invalid-response',
-        method,
-        `response id ${preview(entry.id)} != request id ${expectedId}`,
-        {
-          retryable: false,
-        },
-      ),
-    };
-  }
-  if (entry.error !== undefined && entry.error !== null) {
-    const rpcError = entry.error as { code?: unknown; message?: unknown };
-    if (typeof rpcError !== 'object' || typeof rpcError.code !== 'number') {
-      return {
-        kind: 'error',
-        error: new RpcError('invalid-response', method, `malformed error object: ${preview(entry.error)}`, {
-          retryable: false,
-        }),
-      };
-    }
-    const message = typeof rpcError.message === 'string' ? rpcError.message : preview(rpcError.message);
-    return {
-      kind: 'error',
-      error: new RpcError('rpc', method, `JSON-RPC error ${rpcError.code}: ${message}`, {
-        retryable: isRetryableRpcError(rpcError.code, message),
-        code: rpcError.code,
-      }),
-    };
-  }
-  if (!('result' in entry)) {
-    return {
-      kind: 'error',
-      error: new RpcError('invalid-response', method, `response has neither result nor error`, {
-        retryable: false,
-      }),
-    };
-  }
-  return { kind: 'ok', result: entry.result };
 }
 
 function describeTransportError(error: unknown): string {

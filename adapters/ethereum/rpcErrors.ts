@@ -13,21 +13,27 @@ export class RpcError extends Error {
   readonly retryable: boolean;
   /** HTTP status for `http`, JSON-RPC error code for `rpc`. */
   readonly code: number | undefined;
+  /** What went wrong in the node's own words, without method, endpoint or remedy: for classifying. */
+  readonly detail: string;
   /** Attempts made before giving up; set by the client when it stops retrying. */
   attempts = 1;
 
+  /** `endpoint` (scheme and host) and `remedy` (the setting to change) go into the message. */
   constructor(
     kind: RpcFailureKind,
     method: string,
-    message: string,
-    options: { retryable: boolean; code?: number; cause?: unknown },
+    detail: string,
+    options: { retryable: boolean; code?: number; cause?: unknown; endpoint?: string; remedy?: string },
   ) {
-    super(`${method}: ${message}`, { cause: options.cause });
+    const where = options.endpoint ? ` (${options.endpoint})` : '';
+    const remedy = options.remedy ? `; ${options.remedy}` : '';
+    super(`${method}: ${detail}${where}${remedy}`, { cause: options.cause });
     this.name = 'RpcError';
     this.kind = kind;
     this.method = method;
     this.retryable = options.retryable;
     this.code = options.code;
+    this.detail = detail;
   }
 }
 
@@ -78,4 +84,13 @@ export function isExecutionFailure(error: RpcError): boolean {
   return /execution reverted|revert|invalid opcode|out of gas|stack underflow|invalid jump/i.test(
     error.message,
   );
+}
+
+const METHOD_MISSING =
+  /method .{0,40}(not found|not supported|unsupported|does not exist|not available|is not (enabled|allowed|whitelisted))|(unsupported|unknown) method/i;
+
+/** The endpoint does not serve this method at all (JSON-RPC -32601, or a provider saying so). */
+export function isMethodMissing(error: RpcError): boolean {
+  if (error.kind === 'rpc') return error.code === -32601 || METHOD_MISSING.test(error.detail);
+  return error.kind === 'http' && !error.retryable && METHOD_MISSING.test(error.detail);
 }

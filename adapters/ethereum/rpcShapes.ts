@@ -191,3 +191,42 @@ export function parseLogs(value: unknown, method = 'eth_getLogs'): RpcLog[] {
   if (!Array.isArray(value)) throw invalidResponse(method, 'result must be an array of logs', value);
   return value.map((log, i) => parseLog(log, { method, path: `logs[${i}]` }));
 }
+
+/**
+ * The logs of one block from its receipts (`eth_getBlockReceipts`, or one
+ * `eth_getTransactionReceipt` per transaction), in log-index order: what `eth_getLogs`
+ * returns for that block. A missing receipt means a node behind its peers.
+ */
+export function parseReceiptLogs(
+  receipts: readonly unknown[],
+  blockNumber: number,
+  method: string,
+): RpcLog[] {
+  const logs: RpcLog[] = [];
+  receipts.forEach((value, i) => {
+    const receipt = asObject(value, { method, path: `receipts[${i}]` });
+    if (!Array.isArray(receipt.logs)) {
+      throw invalidResponse(method, `receipts[${i}].logs must be an array`, receipt.logs);
+    }
+    receipt.logs.forEach((log, j) => logs.push(parseLog(log, { method, path: `receipts[${i}].logs[${j}]` })));
+  });
+  for (const log of logs) {
+    if (log.blockNumber !== blockNumber) {
+      throw invalidResponse(
+        method,
+        `log of block ${blockNumber} claims block ${log.blockNumber}`,
+        log.blockNumber,
+      );
+    }
+  }
+  return logs.sort((a, b) => a.logIndex - b.logIndex);
+}
+
+/** `eth_getBlockByNumber(n, false)`: the hashes of the block's transactions, in order. */
+export function parseTransactionHashes(value: unknown, method = 'eth_getBlockByNumber'): string[] {
+  const block = asObject(value, { method, path: 'block' });
+  if (!Array.isArray(block.transactions)) {
+    throw invalidResponse(method, 'block.transactions must be an array', block.transactions);
+  }
+  return block.transactions.map((hash, i) => toHash(hash, { method, path: `block.transactions[${i}]` }));
+}

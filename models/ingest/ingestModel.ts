@@ -1,36 +1,13 @@
 // ingest: JSON-RPC → ingestion/blocks_v1, ingestion/transactions_v1, ingestion/logs_v1.
 // Blocks come through batched eth_getBlockByNumber (full transactions), logs through
-// eth_getLogs over the batch's range; the client handles retries and the rate limit.
-import type { EthereumRpc } from '../../adapters/ethereum/ethereumRpc.ts';
-import { RpcError } from '../../adapters/ethereum/rpcErrors.ts';
-import type { RpcLog } from '../../adapters/ethereum/rpcShapes.ts';
+// eth_getLogs over the batch's range (split as the endpoint's caps require, a block over
+// its result cap read from receipts); the client handles retries, batch caps and the rate limit.
 import { highestSafeBlock } from '../../adapters/ethereum/safeTip.ts';
 import { INGESTION_ROOT_PATHS } from '../../dataplane/paths.ts';
 import { BatchNotReadyError } from '../batchReadiness.ts';
 import type { ModelDefinition } from '../modelDefinition.ts';
 import { ingestionRows } from './ingestRows.ts';
 import { blocksSchema, logsSchema, transactionsSchema } from './ingestSchemas.ts';
-
-/**
- * eth_getLogs over [from, to]; a range the node refuses (too many results, range too
- * wide: JSON-RPC errors) is split in halves, down to single blocks, before giving up.
- */
-export async function getLogsSplitting(
-  rpc: EthereumRpc,
-  fromBlock: number,
-  toBlock: number,
-  signal?: AbortSignal,
-): Promise<RpcLog[]> {
-  try {
-    return await rpc.getLogs({ fromBlock, toBlock }, signal);
-  } catch (error) {
-    if (!(error instanceof RpcError) || error.kind !== 'rpc' || fromBlock === toBlock) throw error;
-    const middle = Math.floor((fromBlock + toBlock) / 2);
-    const first = await getLogsSplitting(rpc, fromBlock, middle, signal);
-    const second = await getLogsSplitting(rpc, middle + 1, toBlock, signal);
-    return first.concat(second);
-  }
-}
 
 export const ingestModel: ModelDefinition = {
   name: 'ingest',
@@ -76,7 +53,7 @@ export const ingestModel: ModelDefinition = {
     const numbers = Array.from({ length: batch.maxBlock - batch.minBlock }, (_, i) => batch.minBlock + i);
     const [blocks, logs] = await Promise.all([
       rpc.getBlocks(numbers, signal),
-      getLogsSplitting(rpc, batch.minBlock, lastBlock, signal),
+      rpc.getLogsInRange(batch.minBlock, lastBlock, signal),
     ]);
     const rows = ingestionRows(batch, blocks, logs);
     context.logger.debug(

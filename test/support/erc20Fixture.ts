@@ -38,6 +38,14 @@ abstract contract TokenBase {
         emit Transfer(address(0), to, value);
     }
 
+    /// count mints of value in one transaction: a block with more logs than a provider returns.
+    function mintMany(address to, uint256 value, uint256 count) external {
+        require(msg.sender == owner, "only owner");
+        totalSupply += value * count;
+        balanceOf[to] += value * count;
+        for (uint256 i = 0; i < count; i++) emit Transfer(address(0), to, value);
+    }
+
     function transfer(address to, uint256 value) external returns (bool) {
         _move(msg.sender, to, value);
         return true;
@@ -291,7 +299,7 @@ export class AnvilSession {
     const found = new Map<string, Receipt>();
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const missing = hashes.filter((hash) => !found.has(hash));
+      const missing = [...new Set(hashes.filter((hash) => !found.has(hash)))];
       if (missing.length === 0) break;
       const results = (await this.rpc.requestBatch(
         missing.map((hash) => ({ method: 'eth_getTransactionReceipt', params: [hash] })),
@@ -299,7 +307,7 @@ export class AnvilSession {
       results.forEach((receipt, i) => {
         if (receipt) found.set(missing[i]!, receipt);
       });
-      if (found.size === hashes.length) break;
+      if (found.size === new Set(hashes).size) break;
       if (Date.now() > deadline)
         throw new Error(`no receipt for ${missing.length} transactions after ${timeoutMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, 20));
@@ -375,6 +383,8 @@ export interface ScenarioOptions {
    * and keeps historical state for only a few thousand, so ask for many only when needed.
    */
   minBlockSpan?: number;
+  /** Mints in one transaction, right after the first ones: a block with this many Transfer logs. Default 0. */
+  crowdedBlockMints?: number;
   seed?: number;
 }
 
@@ -434,6 +444,26 @@ export async function runErc20Scenario(
       pending.push({
         hash,
         transfer: { token: token.address, from: ZERO_ADDRESS, to: holder, value: value.toString() },
+      });
+    }
+  }
+
+  const crowdedMints = options.crowdedBlockMints ?? 0;
+  if (crowdedMints > 0) {
+    const [holder, value] = [senders[2]!, 7n];
+    const hash = await anvil.send(
+      owner,
+      tokenA.address,
+      selector(contracts.StringSymbolToken, 'mintMany(address,uint256,uint256)') +
+        addressWord(holder) +
+        word(value) +
+        word(BigInt(crowdedMints)),
+    );
+    credit(tokenA.address, holder, value * BigInt(crowdedMints));
+    for (let i = 0; i < crowdedMints; i++) {
+      pending.push({
+        hash,
+        transfer: { token: tokenA.address, from: ZERO_ADDRESS, to: holder, value: value.toString() },
       });
     }
   }

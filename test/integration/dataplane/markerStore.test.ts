@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { createClickHouseClient, createServerClient } from '../../../adapters/clickhouse/clickhouseClient.ts';
 import { ClickHouseMarkerStore } from '../../../adapters/clickhouse/markerStore.ts';
-import type { Chains } from '../../../dataplane/chains.ts';
+import { type Chains, loadChains, requireChain } from '../../../dataplane/chains.ts';
 import { type MarkerStore, type NewMarker, markersForBatch } from '../../../dataplane/markers.ts';
 import { dataPath } from '../../../dataplane/paths.ts';
 import { InvalidValueError } from '../../../dataplane/validNames.ts';
@@ -106,6 +106,7 @@ const TEST_CHAINS: Chains = new Map(
         expectedBlocksPerDay: 100,
         batchSizes: [{ fromBlock: 0, batchSize: BATCH_SIZE }],
         tipSafetyBlocks: 0,
+        rpcClient: requireChain(loadChains(), 'local').rpcClient,
       },
     ],
   ),

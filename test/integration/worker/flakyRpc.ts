@@ -1,14 +1,18 @@
 // A JSON-RPC endpoint on 127.0.0.1 in front of the stack's anvil that a test can make fail:
 // while `failing`, every request gets an HTTP 500, a JSON-RPC internal error, or garbage in
-// turn; otherwise requests are forwarded to anvil unchanged, after `delayMs` (a slow node).
+// turn; otherwise requests are forwarded to anvil, after `delayMs` (a slow node), unchanged
+// or through a hosted provider's habits (`provider`, see providerFaults.ts).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Forward, ProviderFaultInjector } from './providerFaults.ts';
 
 export class FlakyRpc {
   failing = true;
   delayMs = 0;
   failedRequests = 0;
   forwardedRequests = 0;
+  /** Set to answer like a hosted provider; undefined forwards requests as they are. */
+  provider: ProviderFaultInjector | undefined;
   readonly #server: Server;
   readonly #target: string;
 
@@ -40,14 +44,19 @@ export class FlakyRpc {
           return;
         }
         rpc.forwardedRequests += 1;
+        const forward: Forward = async (payload) => {
+          const upstream = await fetch(rpc.#target, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: payload,
+          });
+          return { status: upstream.status, text: await upstream.text() };
+        };
         new Promise((resolve) => setTimeout(resolve, rpc.delayMs))
-          .then(() =>
-            fetch(rpc.#target, { method: 'POST', headers: { 'content-type': 'application/json' }, body }),
-          )
-          .then(async (upstream) => {
-            response
-              .writeHead(upstream.status, { 'content-type': 'application/json' })
-              .end(await upstream.text());
+          .then(async () => {
+            if (rpc.provider) return rpc.provider.answer(body, response, forward);
+            const upstream = await forward(body.toString());
+            response.writeHead(upstream.status, { 'content-type': 'application/json' }).end(upstream.text);
           })
           .catch(() => response.writeHead(502).end());
       });

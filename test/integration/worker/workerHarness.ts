@@ -8,7 +8,6 @@ import { join, relative } from 'node:path';
 import IORedis from 'ioredis';
 import { createServerClient } from '../../../adapters/clickhouse/clickhouseClient.ts';
 import { ClickHouseMarkerStore } from '../../../adapters/clickhouse/markerStore.ts';
-import { parseChains } from '../../../dataplane/chains.ts';
 import { sinkTopicName } from '../../../adapters/kafka/sinkNames.ts';
 import { batchIdOf, type BatchMessage } from '../../../contract/batchMessage.ts';
 import type { RabbitConnection } from '../../../adapters/rabbitmq/connection.ts';
@@ -16,6 +15,7 @@ import { RabbitPublisher } from '../../../adapters/rabbitmq/publisher.ts';
 import { workQueueName } from '../../../contract/queues.ts';
 import { assertWorkQueueTopology } from '../../../adapters/rabbitmq/topology.ts';
 import { RunProgressStore, type RunProgress } from '../../../adapters/redis/progress.ts';
+import { loadChains, parseChains, requireChain } from '../../../dataplane/chains.ts';
 import { modelRegistry } from '../../../models/registry.ts';
 import { uniqueIdentifier, uniqueName } from '../../support/names.ts';
 import { stackEnv } from '../../support/stackEnv.ts';
@@ -66,6 +66,8 @@ export class WorkerTestWorld {
           expectedBlocksPerDay: 86400,
           batchSizes: [{ fromBlock: 0, batchSize: BATCH_SIZE }],
           tipSafetyBlocks: 0,
+          // anvil's, not a hosted provider's: no rate limit to slow the tests down.
+          rpcClient: requireChain(loadChains(), 'local').rpcClient,
         },
       ],
     };

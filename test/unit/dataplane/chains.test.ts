@@ -7,7 +7,9 @@ import {
   planChainBatches,
   requireChain,
   rpcUrlFor,
+  withRpcClientOverrides,
 } from '../../../dataplane/chains.ts';
+import { HOSTED_PROVIDER_SETTINGS } from '../../../dataplane/rpcClientSettings.ts';
 import { InvalidValueError } from '../../../dataplane/validNames.ts';
 
 function chainEntry(overrides: Record<string, unknown> = {}): Record<string, unknown> {
@@ -48,6 +50,18 @@ describe('loadChains (chains/chains.json)', () => {
     });
   }
 
+  it('local keeps an unthrottled client; the hosted chains get the hosted-provider defaults', () => {
+    assert.deepEqual(requireChain(chains, 'local').rpcClient, {
+      batchSize: 100,
+      concurrentRequests: 4,
+      requestsPerSecond: 0,
+      maxLogsBlockRange: 0,
+    });
+    for (const name of ['ethereum', 'op', 'base', 'matic']) {
+      assert.deepEqual(requireChain(chains, name).rpcClient, HOSTED_PROVIDER_SETTINGS, name);
+    }
+  });
+
   it('drops documentation-only keys', () => {
     assert.equal('comment' in requireChain(chains, 'op'), false);
   });
@@ -57,6 +71,17 @@ describe('parseChains', () => {
   it('accepts a valid document', () => {
     const chains = parseChains({ chains: [chainEntry()] });
     assert.equal(requireChain(chains, 'testchain').tipSafetyBlocks, 5);
+  });
+
+  it('takes client settings, the rest from the hosted-provider defaults', () => {
+    const chains = parseChains({
+      chains: [chainEntry({ rpcClient: { batchSize: 10, maxLogsBlockRange: 100 } })],
+    });
+    assert.deepEqual(requireChain(chains, 'testchain').rpcClient, {
+      ...HOSTED_PROVIDER_SETTINGS,
+      batchSize: 10,
+      maxLogsBlockRange: 100,
+    });
   });
 
   const bad: [string, unknown, RegExp][] = [
@@ -69,6 +94,16 @@ describe('parseChains', () => {
     ['a path-like name', { chains: [chainEntry({ name: '../etc' })] }, /invalid chain name/],
     ['an unknown key', { chains: [chainEntry({ batchsize: 5 })] }, /unknown keys batchsize/],
     ['a negative chain id', { chains: [chainEntry({ chainId: -1 })] }, /chainId/],
+    [
+      'a zero client batch size',
+      { chains: [chainEntry({ rpcClient: { batchSize: 0 } })] },
+      /chains\[0\] \(testchain\): rpcClient.batchSize must be an integer from 1 to 1000/,
+    ],
+    [
+      'an unknown client setting',
+      { chains: [chainEntry({ rpcClient: { rps: 5 } })] },
+      /testchain.*rpcClient: unknown keys rps/,
+    ],
     ['zero blocks per day', { chains: [chainEntry({ expectedBlocksPerDay: 0 })] }, /must be positive/],
     [
       'a bad env var',
@@ -123,6 +158,30 @@ describe('parseChains', () => {
 describe('requireChain', () => {
   it('names the known chains when one is missing', () => {
     assert.throws(() => requireChain(loadChains(), 'nope'), /unknown chain "nope"; known: local, ethereum/);
+  });
+});
+
+describe('withRpcClientOverrides', () => {
+  it("puts a worker's settings over every chain's own, leaving the rest", () => {
+    const chains = parseChains({
+      chains: [chainEntry({ rpcClient: { batchSize: 100 } }), chainEntry({ name: 'other', chainId: 5 })],
+    });
+    const overridden = withRpcClientOverrides(chains, { requestsPerSecond: 5 });
+    assert.deepEqual(requireChain(overridden, 'testchain').rpcClient, {
+      ...HOSTED_PROVIDER_SETTINGS,
+      batchSize: 100,
+      requestsPerSecond: 5,
+    });
+    assert.deepEqual(requireChain(overridden, 'other').rpcClient, {
+      ...HOSTED_PROVIDER_SETTINGS,
+      requestsPerSecond: 5,
+    });
+    assert.equal(
+      requireChain(chains, 'testchain').rpcClient.requestsPerSecond,
+      25,
+      'the original is untouched',
+    );
+    assert.equal(requireChain(overridden, 'testchain').tipSafetyBlocks, 5);
   });
 });
 

@@ -315,3 +315,166 @@ test('the endpoint is redacted to scheme and host', () => {
   assert.match(rpc.endpoint, /^http:\/\/127\.0\.0\.1:\d+$/);
   assert.throws(() => new JsonRpcClient({ url: 'ftp://node' }), /must be http/);
 });
+
+/** Answers every call of a request with its first param; `refuse` may answer the request instead. */
+function answering(refuse: (body: Request | Request[], res: ServerResponse) => boolean): Handler {
+  return (body, _n, res) => {
+    if (refuse(body, res)) return;
+    if (Array.isArray(body))
+      json(
+        res,
+        200,
+        body.map((call) => ok(call, call.params[0])),
+      );
+    else json(res, 200, ok(body, body.params[0]));
+  };
+}
+
+const numbered = (count: number): { method: string; params: number[] }[] =>
+  Array.from({ length: count }, (_, i) => ({ method: 'eth_getBlockByNumber', params: [i] }));
+const sizes = (): number[] => requests.map((r) => (Array.isArray(r) ? r.length : 1));
+
+test('a batch refused as too large is resent in smaller batches, and the smaller size is kept', async () => {
+  const warnings: { fields: Record<string, unknown>; message: string }[] = [];
+  const logger = {
+    warn: (fields: Record<string, unknown>, message: string) => warnings.push({ fields, message }),
+  };
+  const rpc = client({ maxBatchSize: 100, maxConcurrentRequests: 1, logger: logger as never });
+  // A provider capping batches at 10 calls.
+  handler = answering((body, res) => {
+    if (!Array.isArray(body) || body.length <= 10) return false;
+    json(res, 413, 'Request Entity Too Large');
+    return true;
+  });
+  assert.deepEqual(await rpc.requestBatch(numbered(25)), [...Array(25).keys()]);
+  assert.equal(rpc.batchSize, 6, '25 → 12 → 6');
+  assert.equal(warnings.length, 2);
+  assert.match(warnings[1]!.message, /sending smaller batches/);
+  assert.equal(warnings[1]!.fields.endpoint, rpc.endpoint);
+  assert.match(String(warnings[1]!.fields.remedy), /batchSize .*WORKER_RPC_BATCH_SIZE.* to 6 or less/);
+
+  requests = [];
+  assert.deepEqual(await rpc.requestBatch(numbered(25)), [...Array(25).keys()]);
+  assert.deepEqual(sizes(), [6, 6, 6, 6, 1], 'the next batch starts at the size learned');
+});
+
+test('every provider style of "batch too large" or "no batches" ends in results, not an error', async () => {
+  const error = (id: number | null, code: number, message: string): unknown => ({
+    jsonrpc: '2.0',
+    id,
+    error: { code, message },
+  });
+  const refusals: [name: string, cap: number, answer: (calls: Request[]) => unknown, size: number][] = [
+    [
+      'geth: one error tied to the first call',
+      10,
+      (calls) => [error(calls[0]!.id, -32600, 'batch too large')],
+      6,
+    ],
+    [
+      'erigon: an untied error',
+      10,
+      () => error(null, -32600, 'batch limit 10 exceeded (can increase by --rpc.batch.limit)'),
+      6,
+    ],
+    [
+      'an error on every call',
+      20,
+      (calls) => calls.map((call) => error(call.id, -32005, 'batch size too large')),
+      12,
+    ],
+    [
+      'jsonrpsee without batches (-32005, no rate limit)',
+      1,
+      () => error(null, -32005, 'Batched requests are not supported by this server'),
+      1,
+    ],
+    ['a server that parses objects only', 1, () => error(null, -32600, 'Invalid Request'), 1],
+  ];
+  for (const [name, cap, answer, size] of refusals) {
+    const rpc = client({ maxBatchSize: 100, maxConcurrentRequests: 2 });
+    handler = answering((body, res) => {
+      if (!Array.isArray(body) || body.length <= cap) return false;
+      json(res, 200, answer(body));
+      return true;
+    });
+    assert.deepEqual(await rpc.requestBatch(numbered(25)), [...Array(25).keys()], name);
+    assert.equal(rpc.batchSize, size, name);
+  }
+});
+
+test('settled batches adapt too, and still return refused calls as values', async () => {
+  const rpc = client({ maxBatchSize: 50 });
+  handler = (body, _n, res) => {
+    if (Array.isArray(body) && body.length > 4) return json(res, 413, '');
+    const calls = Array.isArray(body) ? body : [body];
+    const answers = calls.map((call) =>
+      (call.params[0] as number) % 5 === 0
+        ? { jsonrpc: '2.0', id: call.id, error: { code: 3, message: 'execution reverted' } }
+        : ok(call, call.params[0]),
+    );
+    json(res, 200, Array.isArray(body) ? answers : answers[0]);
+  };
+  const settled = await rpc.requestBatchSettled(numbered(12));
+  assert.deepEqual(
+    settled.map((s) => (s.ok ? s.result : 'reverted')),
+    ['reverted', 1, 2, 3, 4, 'reverted', 6, 7, 8, 9, 'reverted', 11],
+  );
+  assert.ok(rpc.batchSize <= 4);
+});
+
+test('errors name the endpoint host and the setting to change, never the URL path', async () => {
+  const cases: {
+    name: string;
+    fail: (res: ServerResponse) => void;
+    message: RegExp;
+    options?: Partial<JsonRpcClientOptions>;
+  }[] = [
+    {
+      name: 'rate limited',
+      fail: (res) => json(res, 429, 'Too Many Requests', { 'retry-after': '0' }),
+      message:
+        /HTTP 429.*\(http:\/\/127\.0\.0\.1:\d+\); .*lower requestsPerSecond .*WORKER_RPC_REQUESTS_PER_SECOND, --rps/,
+    },
+    {
+      name: 'a JSON-RPC error',
+      fail: (res) =>
+        json(res, 200, { jsonrpc: '2.0', id: 1, error: { code: -32602, message: 'invalid params' } }),
+      message: /JSON-RPC error -32602: invalid params \(http:\/\/127\.0\.0\.1:\d+\)$/,
+    },
+    {
+      name: 'a slow endpoint',
+      fail: () => undefined,
+      message: /timed out after 50 ms \(http:\/\/127\.0\.0\.1:\d+\); .*lower batchSize/,
+      options: { timeoutMs: 50 },
+    },
+  ];
+  for (const { name, fail, message, options } of cases) {
+    const rpc = client({ maxAttempts: 2, ...options });
+    handler = (_body, _n, res) => fail(res);
+    const error = await rejection(rpc.request('eth_blockNumber', []));
+    assert.match(error.message, message, name);
+    assert.doesNotMatch(error.message, /secret-key/, name);
+  }
+});
+
+test('the client keeps at most maxConcurrentRequests HTTP requests in flight, across callers', async () => {
+  let inFlight = 0;
+  let most = 0;
+  handler = (body, _n, res) => {
+    inFlight++;
+    most = Math.max(most, inFlight);
+    setTimeout(() => {
+      inFlight--;
+      json(
+        res,
+        200,
+        (body as Request[]).map((call) => ok(call, 1)),
+      );
+    }, 5);
+  };
+  const rpc = client({ maxBatchSize: 2, maxConcurrentRequests: 3 });
+  await Promise.all([rpc.requestBatch(numbered(20)), rpc.requestBatch(numbered(20))]);
+  assert.equal(requests.length, 20);
+  assert.equal(most, 3);
+});

@@ -37,7 +37,7 @@ test('run: flags win over the environment, the environment over defaults', () =>
     clickhouseDatabase: 'envdb',
     redisUrl: 'redis://r:6379',
     redisPrefix: 'model-runner:',
-    requestsPerSecond: 0,
+    rpcClient: {},
     force: false,
     json: false,
     verbose: false,
@@ -53,6 +53,10 @@ test('run: flags win over the environment, the environment over defaults', () =>
       '',
       '--rps',
       '25',
+      '--rpc-batch-size',
+      '10',
+      '--logs-block-range',
+      '0',
       '--force',
       '--json',
     ],
@@ -63,7 +67,7 @@ test('run: flags win over the environment, the environment over defaults', () =>
   assert.equal(fromFlags.clickhouseUrl, 'chdb:///tmp/m');
   assert.equal(fromFlags.clickhouseDatabase, 'db');
   assert.equal(fromFlags.redisUrl, undefined, 'an empty --redis turns the cache off');
-  assert.equal(fromFlags.requestsPerSecond, 25);
+  assert.deepEqual(fromFlags.rpcClient, { batchSize: 10, requestsPerSecond: 25, maxLogsBlockRange: 0 });
   assert.equal(fromFlags.force, true);
 });
 
@@ -84,7 +88,10 @@ test('usage errors say what is missing', () => {
       message: /--lake \(or LAKE_URL\)/,
     },
     { args: base, env: {}, message: /a marker store is required/ },
-    { args: [...base, '--rps', '0'], message: /--rps must be a positive number/ },
+    { args: [...base, '--rps=-1'], message: /--rps must be a number from 0 to 100000/ },
+    { args: [...base, '--rpc-batch-size', '0'], message: /--rpc-batch-size must be an integer from 1/ },
+    { args: [...base, '--rpc-concurrency', 'x'], message: /--rpc-concurrency must be an integer/ },
+    { args: [...base, '--logs-block-range', '1e3'], message: /--logs-block-range must be an integer/ },
     { args: [...base, '--redis-prefix', 'a b'], message: /--redis-prefix/ },
     { args: [...base, '--bogus'], message: /Unknown option '--bogus'/ },
   ];

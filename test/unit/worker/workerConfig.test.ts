@@ -43,6 +43,7 @@ test('queue mode with the defaults', () => {
     metricsPort: 9464,
     logLevel: 'info',
     chainsFile: undefined,
+    rpcClient: {},
   });
 });
 
@@ -66,6 +67,34 @@ test('job mode takes a batch list and an optional completion index, and needs no
     [config.mode, config.jobBatches, config.jobCompletionIndex, config.rabbitmqUrl, config.queues],
     ['job', { file: '/etc/batches.json' }, 7, undefined, []],
   );
+});
+
+test("WORKER_RPC_* override the chains' JSON-RPC client settings, each only when set", () => {
+  const cases: [Record<string, string>, Record<string, number>][] = [
+    [{}, {}],
+    [{ WORKER_RPC_BATCH_SIZE: '10' }, { batchSize: 10 }],
+    [{ WORKER_RPC_BATCH_SIZE: ' ' }, {}],
+    [
+      {
+        WORKER_RPC_BATCH_SIZE: '1',
+        WORKER_RPC_CONCURRENT_REQUESTS: '2',
+        WORKER_RPC_REQUESTS_PER_SECOND: '12.5',
+        WORKER_RPC_MAX_LOGS_BLOCK_RANGE: '100',
+      },
+      { batchSize: 1, concurrentRequests: 2, requestsPerSecond: 12.5, maxLogsBlockRange: 100 },
+    ],
+    [
+      { WORKER_RPC_REQUESTS_PER_SECOND: '0', WORKER_RPC_MAX_LOGS_BLOCK_RANGE: '0' },
+      { requestsPerSecond: 0, maxLogsBlockRange: 0 },
+    ],
+  ];
+  for (const [env, expected] of cases) {
+    assert.deepEqual(
+      parseWorkerConfig({ ...base, ...env }, defaults).rpcClient,
+      expected,
+      JSON.stringify(env),
+    );
+  }
 });
 
 test('WORKER_SINK=none turns the Kafka sink off and needs no brokers', () => {
@@ -103,6 +132,26 @@ const refusals: [string, Record<string, string | undefined>, RegExp][] = [
   ['a bad prefix', { REDIS_PROGRESS_PREFIX: 'a b' }, /REDIS_PROGRESS_PREFIX/],
   ['a bad log level', { LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
   ['a bad worker name', { WORKER_NAME: 'a b' }, /WORKER_NAME/],
+  [
+    'batch size zero',
+    { WORKER_RPC_BATCH_SIZE: '0' },
+    /WORKER_RPC_BATCH_SIZE must be an integer from 1 to 1000/,
+  ],
+  [
+    'concurrency a word',
+    { WORKER_RPC_CONCURRENT_REQUESTS: 'many' },
+    /WORKER_RPC_CONCURRENT_REQUESTS must be/,
+  ],
+  [
+    'a negative rate',
+    { WORKER_RPC_REQUESTS_PER_SECOND: '-5' },
+    /WORKER_RPC_REQUESTS_PER_SECOND must be a number/,
+  ],
+  [
+    'a fractional log range',
+    { WORKER_RPC_MAX_LOGS_BLOCK_RANGE: '1.5' },
+    /WORKER_RPC_MAX_LOGS_BLOCK_RANGE must be an integer/,
+  ],
   [
     'job mode without batches',
     { WORKER_MODE: 'job' },

@@ -5,6 +5,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { format, resolveConfig } from 'prettier';
 import { renderApiReference } from './apiReference.ts';
+import { applyContractNameRules } from './contractNameRules.ts';
 import { crdManifest, renderCrdYaml } from './crdManifest.ts';
 import { CUSTOM_RESOURCE_KINDS, crdName } from './kinds.ts';
 import { createSchemaResolver, isJsonObject, type SchemaDocuments } from './schemaRefs.ts';
@@ -20,7 +21,7 @@ export interface GeneratedFile {
   content: string;
 }
 
-/** Every crds/*.schema.json by file name. */
+/** Every crds/*.schema.json by file name, with the contract's name rules filled in. */
 export function loadSchemaDocuments(dir = crdsDir): SchemaDocuments {
   const documents = new Map<string, Record<string, unknown>>();
   for (const file of readdirSync(dir)
@@ -30,7 +31,7 @@ export function loadSchemaDocuments(dir = crdsDir): SchemaDocuments {
     if (!isJsonObject(parsed)) throw new Error(`${file} is not a JSON object`);
     documents.set(file, parsed);
   }
-  return documents;
+  return applyContractNameRules(documents);
 }
 
 export async function generatedFiles(documents = loadSchemaDocuments()): Promise<GeneratedFile[]> {

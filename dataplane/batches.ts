@@ -93,11 +93,15 @@ export function batchContaining(delimiters: readonly BatchSizeDelimiter[], block
   return { minBlock, maxBlock };
 }
 
-/** The last block that may be processed: `tip - safety`, or -1 when nothing is safe yet. */
+/**
+ * The last block that may be processed: `tip - safety`, or -1 when the chain is still shorter
+ * than the safety distance (nothing is safe yet). Blocks nearer the tip can be reorganised
+ * away, so models only read below it and what they write never has to be undone.
+ */
 export function lastSafeBlock(tip: number, safety = 0): number {
   assertNonNegativeInteger('tip', tip);
   assertNonNegativeInteger('safety', safety);
-  return tip - safety;
+  return Math.max(tip - safety, -1);
 }
 
 /**

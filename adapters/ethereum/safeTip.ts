@@ -1,19 +1,12 @@
-// Blocks near the tip can still be reorganised away. Models only read blocks at
-// least `safetyDistance` below the tip, so what they write never has to be undone.
+// The chain's highest safe block, from the node's tip and the chain's safety distance; the
+// rule itself is the data plane's (lastSafeBlock), so the worker and the planner agree.
+import { lastSafeBlock } from '../../dataplane/batches.ts';
 import type { EthereumRpc } from './ethereumRpc.ts';
-
-/** Pure: the highest block considered final, or -1 when the chain is shorter than the distance. */
-export function safeBlockFromTip(tip: number, safetyDistance: number): number {
-  if (!Number.isSafeInteger(safetyDistance) || safetyDistance < 0) {
-    throw new RangeError(`safety distance must be a non-negative integer, got ${safetyDistance}`);
-  }
-  return Math.max(tip - safetyDistance, -1);
-}
 
 export async function highestSafeBlock(
   rpc: EthereumRpc,
   safetyDistance: number,
   signal?: AbortSignal,
 ): Promise<number> {
-  return safeBlockFromTip(await rpc.blockNumber(signal), safetyDistance);
+  return lastSafeBlock(await rpc.blockNumber(signal), safetyDistance);
 }

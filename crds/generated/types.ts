@@ -35,7 +35,7 @@ export interface ModelRun {
   status?: ModelRunStatus;
 }
 /**
- * What to run: model, chain and range, where (lane, queue or Job) and how (batch size, retries, deadline). model, version, chain, the range, lane, queue, executor, batchSize, force, sink and dryRun cannot change after creation; suspend, maxRetriesPerBatch, activeDeadlineSeconds, ttlSecondsAfterFinished and job can.
+ * What to run: model, chain and range, where (lane, queue or Job) and how (retries, deadline). model, version, chain, the range, lane, queue, executor, force, sink and dryRun cannot change after creation; suspend, maxRetriesPerBatch, activeDeadlineSeconds, ttlSecondsAfterFinished and job can.
  */
 export interface ModelRunSpec {
   /**
@@ -71,10 +71,6 @@ export interface ModelRunSpec {
    */
   executor?: 'queue' | 'job';
   job?: JobExecutorSettings;
-  /**
-   * Blocks per batch, overriding the chain's batch-size schedule (which fixes batch boundaries, e.g. 1000 blocks up to some block and 400 after). Rarely needed: output files are named by their first block, so other boundaries write other files.
-   */
-  batchSize?: number;
   /**
    * Reprocess batches even where complete output markers exist (the outputs are overwritten in place and new markers written).
    */
@@ -476,10 +472,6 @@ export interface ModelRunTemplateSpec {
   executor?: 'queue' | 'job';
   job?: JobExecutorSettings;
   /**
-   * Blocks per batch, overriding the chain's batch-size schedule (which fixes batch boundaries, e.g. 1000 blocks up to some block and 400 after). Rarely needed: output files are named by their first block, so other boundaries write other files.
-   */
-  batchSize?: number;
-  /**
    * Retries of a failed batch before it counts as failed (like a Job's backoffLimitPerIndex). 0 means one attempt.
    */
   maxRetriesPerBatch?: number;
@@ -677,7 +669,7 @@ export interface QueueSelection {
    * @minItems 1
    * @maxItems 32
    *
-   * Items: RabbitMQ queue name: a lower-case identifier, either a lane queue <chain>_<realtime|backfill>_<reads|nonreads> (e.g. ethereum_realtime_reads) or an ad-hoc queue (backfill_1 to backfill_4, or any other lower-case identifier).
+   * Items: RabbitMQ work queue: a lane queue <chain>_<realtime|backfill>_<reads|nonreads> (e.g. ethereum_realtime_reads) or an ad-hoc lane backfill_1 to backfill_4. Workers consume nothing else.
    */
   names?: string[];
   selector?: QueueSelector;

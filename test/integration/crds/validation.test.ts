@@ -110,22 +110,23 @@ const CASES: InvalidCase[] = [
   {
     name: 'ModelRun with an upper-case chain name',
     manifest: modelRun({ chain: 'Ethereum' }),
-    expect: ['spec.chain', 'chain name "Ethereum" is not a lower-case identifier'],
+    expect: ['spec.chain', 'chain name "Ethereum" must be a lower-case identifier'],
   },
   {
     name: 'ModelRun with a hyphen in the model name',
     manifest: modelRun({ model: 'erc20-transfers' }),
-    expect: ['spec.model', 'model name "erc20-transfers" is not a lower-case identifier'],
+    expect: ['spec.model', 'model name "erc20-transfers" must be a lower-case identifier'],
   },
   {
-    name: 'ModelRun with a chain name longer than 63 characters',
-    manifest: modelRun({ chain: 'c'.repeat(64) }),
-    expect: ['spec.chain', 'Too long', '63'],
+    // 40, so every queue named after the chain (<chain>_backfill_nonreads) fits in 63.
+    name: 'ModelRun with a chain name longer than 40 characters',
+    manifest: modelRun({ chain: 'c'.repeat(41) }),
+    expect: ['spec.chain', 'Too long', '40'],
   },
   {
     name: 'ModelRun with a version that is not v<number>',
     manifest: modelRun({ version: '1.0' }),
-    expect: ['spec.version', 'model version "1.0" is not valid'],
+    expect: ['spec.version', 'model version "1.0" must be the letter v and a number from 1 to 9999'],
   },
   {
     name: 'ModelRun with an unknown lane',
@@ -135,12 +136,12 @@ const CASES: InvalidCase[] = [
   {
     name: 'ModelRun with a queue name that is not an identifier',
     manifest: modelRun({ queue: 'Backfill-1' }),
-    expect: ['spec.queue', 'queue name "Backfill-1" is not a lower-case identifier'],
+    expect: ['spec.queue', 'queue name "Backfill-1" must be a lane queue <chain>_<realtime|backfill>_<reads|nonreads> or an ad-hoc lane backfill_1 to backfill_4'],
   },
   {
     name: 'ModelRun with a sink topic with dots',
     manifest: modelRun({ sink: { topic: 'prod.ethereum.sink' } }),
-    expect: ['spec.sink.topic', 'topic name "prod.ethereum.sink" is not valid'],
+    expect: ['spec.sink.topic', 'topic name "prod.ethereum.sink" must be lower-case letters and digits'],
   },
   {
     name: 'ModelRun whose name has a dot',
@@ -169,9 +170,15 @@ const CASES: InvalidCase[] = [
     expect: ['spec.executor', 'Unsupported value: "lambda"'],
   },
   {
-    name: 'ModelRun with a batch size of zero',
-    manifest: modelRun({ batchSize: 0 }),
-    expect: ['spec.batchSize', 'should be greater than or equal to 1'],
+    name: 'ModelRun with a queue the workers would refuse (an identifier, but no lane queue)',
+    manifest: modelRun({ queue: 'my_queue' }),
+    expect: ['spec.queue', 'queue name "my_queue" must be a lane queue'],
+  },
+  {
+    // Batch boundaries are the chain's (they keep lake paths and markers deterministic).
+    name: 'ModelRun with a batch size',
+    manifest: modelRun({ batchSize: 500 }),
+    expect: ['unknown field "spec.batchSize"'],
   },
   {
     name: 'ModelRun with too many retries per batch',

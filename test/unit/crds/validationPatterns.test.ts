@@ -4,6 +4,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { CronExpressionParser } from 'cron-parser';
+import { CHAIN_NAME, MODEL_NAME, MODEL_VERSION, QUEUE_NAME, TOPIC_NAME } from '../../../contract/names.ts';
+import {
+  NAME_RULE_KEYWORD,
+  applyContractNameRules,
+  celNameValidation,
+} from '../../../crds/contractNameRules.ts';
 import { loadSchemaDocuments } from '../../../crds/generatedFiles.ts';
 import { isJsonObject, type JsonSchema } from '../../../crds/schemaRefs.ts';
 
@@ -21,7 +27,9 @@ function ruleRegex(schema: JsonSchema, ruleIndex = 0, matchIndex = 0): RegExp {
   const rules = schema['x-kubernetes-validations'];
   assert.ok(Array.isArray(rules) && isJsonObject(rules[ruleIndex]));
   const rule = String(rules[ruleIndex].rule);
-  const source = [...rule.matchAll(/matches\('([^']*)'\)/g)][matchIndex]?.[1];
+  // A single-quoted literal, or a double-quoted one (the contract's rules) with \" and \\ escapes.
+  const match = [...rule.matchAll(/matches\((?:'([^']*)'|"((?:[^"\\]|\\.)*)")\)/g)][matchIndex];
+  const source = match?.[1] ?? match?.[2]?.replace(/\\(.)/g, '$1');
   assert.ok(source !== undefined, `no matches() in ${rule}`);
   // RE2's leading (?i) is JavaScript's i flag.
   return source.startsWith('(?i)') ? new RegExp(source.slice(4), 'i') : new RegExp(source);
@@ -46,18 +54,9 @@ interface PatternTable {
 
 const tables: PatternTable[] = [
   {
-    name: 'chain, model and queue names (lower-case identifiers)',
+    name: 'chain and model names (lower-case identifiers)',
     regex: ruleRegex(shared('chainName')),
-    matching: [
-      'ethereum',
-      'op',
-      'base',
-      'matic',
-      'erc20_transfers',
-      'backfill_1',
-      'ethereum_realtime_reads',
-      'a',
-    ],
+    matching: ['ethereum', 'op', 'base', 'matic', 'erc20_transfers', 'a'],
     notMatching: [
       'Ethereum',
       '1inch',
@@ -68,6 +67,26 @@ const tables: PatternTable[] = [
       'erc20 transfers',
       '',
       'é',
+    ],
+  },
+  {
+    name: 'work queue names (the only queues workers consume)',
+    regex: ruleRegex(shared('queueName')),
+    matching: [
+      'ethereum_realtime_reads',
+      'op_backfill_nonreads',
+      'arbitrum_one_realtime_nonreads',
+      'backfill_1',
+      'backfill_4',
+    ],
+    notMatching: [
+      'backfill_5',
+      'my_queue',
+      'ethereum_realtime',
+      'ethereum_nightly_reads',
+      'ethereum_realtime_reads.dlq',
+      'Ethereum_realtime_reads',
+      '',
     ],
   },
   {
@@ -190,8 +209,24 @@ describe('every cron schedule the schema accepts is one the scheduler can parse'
   }
 });
 
-test('model and queue names follow the same identifier rule as chain names', () => {
-  const chain = ruleRegex(shared('chainName')).source;
-  assert.equal(ruleRegex(shared('modelName')).source, chain);
-  assert.equal(ruleRegex(shared('queueName')).source, chain);
+describe('the schemas take their name rules from the contract (admission, operator and workers agree)', () => {
+  for (const [definition, rule] of [
+    ['chainName', CHAIN_NAME],
+    ['modelName', MODEL_NAME],
+    ['modelVersion', MODEL_VERSION],
+    ['queueName', QUEUE_NAME],
+    ['topicName', TOPIC_NAME],
+  ] as const) {
+    test(`${definition}: ${rule.what}`, () => {
+      assert.equal(ruleRegex(shared(definition)).source, rule.pattern.source);
+      assert.equal(shared(definition).maxLength, rule.maxLength);
+      assert.deepEqual(shared(definition)['x-kubernetes-validations'], [celNameValidation(rule)]);
+    });
+  }
+  test('a marker naming no contract rule is refused', () => {
+    const documents = new Map([
+      ['x.json', { $defs: { bad: { type: 'string', [NAME_RULE_KEYWORD]: 'nope' } } }],
+    ]);
+    assert.throws(() => applyContractNameRules(documents), /names no contract rule/);
+  });
 });

@@ -196,9 +196,18 @@ describe('validateDelimiters', () => {
 });
 
 describe('lastSafeBlock', () => {
-  it('is tip minus safety', () => {
-    assert.equal(lastSafeBlock(100, 10), 90);
-    assert.equal(lastSafeBlock(100), 100);
-    assert.equal(lastSafeBlock(5, 10), -5);
-  });
+  // One rule for the worker (ingest's tip check) and the planner; below zero they used to differ.
+  const cases: [tip: number, safety: number | undefined, expected: number][] = [
+    [100, 10, 90],
+    [100, undefined, 100],
+    [100, 0, 100],
+    [64, 64, 0],
+    [63, 64, -1],
+    [5, 10, -1],
+    [0, 10, -1],
+  ];
+  for (const [tip, safety, expected] of cases) {
+    it(`tip ${tip}, safety ${safety ?? 'none'} → ${expected}`, () => assert.equal(lastSafeBlock(tip, safety), expected));
+  }
+  it('refuses a negative safety distance', () => assert.throws(() => lastSafeBlock(1, -1), InvalidValueError));
 });

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RpcError } from '../../../adapters/ethereum/rpcErrors.ts';
 import { parseBlock, parseLogs } from '../../../adapters/ethereum/rpcShapes.ts';
-import { safeBlockFromTip } from '../../../adapters/ethereum/safeTip.ts';
 import { toQuantity } from '../../../adapters/ethereum/ethereumRpc.ts';
 
 const HASH_A = `0x${'a'.repeat(64)}`;
@@ -195,17 +194,6 @@ test('garbage logs are invalid responses', () => {
       name,
     );
   }
-});
-
-test('the safe block stays the safety distance behind the tip', () => {
-  const cases = [
-    { tip: 100, distance: 0, expected: 100 },
-    { tip: 100, distance: 64, expected: 36 },
-    { tip: 10, distance: 64, expected: -1 },
-    { tip: 64, distance: 64, expected: 0 },
-  ];
-  for (const { tip, distance, expected } of cases) assert.equal(safeBlockFromTip(tip, distance), expected);
-  assert.throws(() => safeBlockFromTip(1, -1), RangeError);
 });
 
 test('block numbers become hex quantities', () => {

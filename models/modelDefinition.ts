@@ -9,13 +9,11 @@ import type { ChainConfig } from '../dataplane/chains.ts';
 import type { DayRange } from '../dataplane/markers.ts';
 import type { DuckDbSession } from '../adapters/parquet/duckDbSession.ts';
 import type { ParquetRow, ParquetSchema } from '../dataplane/parquetSchema.ts';
+import type { ModelKind } from '../contract/queues.ts';
 import type { TokenMetadataSource } from './tokenMetadataSource.ts';
 
-/** `reads` models call contracts (eth_call) and use the metadata cache; `nonreads` use ingested data only. */
-export type ModelKind = 'reads' | 'nonreads';
-
 export interface DatasetDefinition {
-  /** `^[a-z][a-z0-9_]{0,62}$`; the output root path is `blockbatch/<model>/<name>_v<version>`. */
+  /** A model name (contract/names.ts); the output root path is `blockbatch/<model>/<name>_v<version>`. */
   name: string;
   schema: ParquetSchema;
   /** The `timestamp` column that decides a row's day (`dt`): the block timestamp. */

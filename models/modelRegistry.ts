@@ -5,6 +5,7 @@ import { MODEL_NAME, followsNameRule } from '../contract/names.ts';
 import { ROOT_PATH } from '../dataplane/validNames.ts';
 import { modelOutputRootPath } from '../dataplane/paths.ts';
 import { validateSchema } from '../dataplane/parquetSchema.ts';
+import type { ModelManifest } from './manifests.ts';
 import type { DatasetDefinition, ModelDefinition } from './modelDefinition.ts';
 
 export class ModelDefinitionError extends Error {
@@ -90,10 +91,27 @@ export function validateModel(model: ModelDefinition): RegisteredModel {
   return { ...model, datasets };
 }
 
+/** Why `model` does not match `manifest` (what the operator plans with), or undefined. */
+export function manifestMismatch(model: RegisteredModel, manifest: ModelManifest): string | undefined {
+  const identity = (m: Pick<ModelManifest, 'name' | 'version' | 'kind' | 'inputRootPaths'>) =>
+    JSON.stringify([m.name, m.version, m.kind, [...m.inputRootPaths]]);
+  if (identity(model) !== identity(manifest)) {
+    return `name, version, kind or inputs ${identity(model)} differ from its manifest's ${identity(manifest)}`;
+  }
+  const outputs = JSON.stringify(model.datasets.map((dataset) => [dataset.name, dataset.rootPath]));
+  const declared = JSON.stringify(manifest.outputs.map((output) => [output.dataset, output.rootPath]));
+  return outputs === declared ? undefined : `outputs ${outputs} differ from its manifest's ${declared}`;
+}
+
+export interface ModelRegistryOptions {
+  /** When given, the registry holds exactly these models, each as its manifest says. */
+  manifests?: readonly ModelManifest[];
+}
+
 export class ModelRegistry {
   readonly #models = new Map<string, RegisteredModel>();
 
-  constructor(models: readonly ModelDefinition[]) {
+  constructor(models: readonly ModelDefinition[], options: ModelRegistryOptions = {}) {
     const writers = new Map<string, string>();
     for (const definition of models) {
       const model = validateModel(definition);
@@ -110,6 +128,20 @@ export class ModelRegistry {
       for (const input of model.inputRootPaths) {
         if (!writers.has(input)) fail(model.name, `input ${input} is no registered model's output`);
       }
+    }
+    if (options.manifests) this.#checkManifests(options.manifests);
+  }
+
+  /** The operator plans from the manifests and the workers run these models: they must agree. */
+  #checkManifests(manifests: readonly ModelManifest[]): void {
+    for (const manifest of manifests) {
+      const model = this.#models.get(manifest.name);
+      if (!model) fail(manifest.name, 'has a manifest but no implementation');
+      const mismatch = manifestMismatch(model, manifest);
+      if (mismatch) fail(manifest.name, mismatch);
+    }
+    for (const name of this.#models.keys()) {
+      if (!manifests.some((manifest) => manifest.name === name)) fail(name, 'has no manifest');
     }
   }
 

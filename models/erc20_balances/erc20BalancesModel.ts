@@ -8,26 +8,23 @@ import { AbiDecodeError } from '../abi/abiWords.ts';
 import { decodeUint256Result, encodeBalanceOf } from '../abi/erc20Calls.ts';
 import { readParquetSql } from '../../adapters/parquet/duckDbSession.ts';
 import type { ParquetRow } from '../../dataplane/parquetSchema.ts';
-import { datasetRootPath } from '../modelRegistry.ts';
+import {
+  ERC20_BALANCES_MANIFEST,
+  ERC20_TRANSFERS_MANIFEST,
+  manifestIdentity,
+  outputRootPath,
+} from '../manifests.ts';
 import type { ModelDefinition, ModelOutput } from '../modelDefinition.ts';
-import { erc20TransfersModel } from '../erc20_transfers/erc20TransfersModel.ts';
 import { erc20BalancesSchema } from './erc20BalancesSchema.ts';
 import { tokenMetadataLoader } from './tokenMetadataLoader.ts';
 
 export const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000';
 
 /** The transfers dataset this model reads. */
-export const ERC20_TRANSFERS_ROOT_PATH = datasetRootPath(
-  erc20TransfersModel,
-  erc20TransfersModel.datasets[0]!,
-);
+export const ERC20_TRANSFERS_ROOT_PATH = outputRootPath(ERC20_TRANSFERS_MANIFEST, 'erc20_transfers');
 
 export const erc20BalancesModel: ModelDefinition = {
-  name: 'erc20_balances',
-  version: 1,
-  kind: 'reads',
-  description: "balanceOf at the batch's last block for every holder its ERC-20 transfers touched",
-  inputRootPaths: [ERC20_TRANSFERS_ROOT_PATH],
+  ...manifestIdentity(ERC20_BALANCES_MANIFEST),
   datasets: [
     {
       name: 'erc20_balances',

@@ -4,6 +4,7 @@
 import { readParquetSql } from '../../adapters/parquet/duckDbSession.ts';
 import { INGESTION_ROOT_PATHS } from '../../dataplane/paths.ts';
 import { transferSkipReasons } from '../abi/erc20TransferLog.ts';
+import { ERC20_TRANSFERS_MANIFEST, manifestIdentity } from '../manifests.ts';
 import type { ModelDefinition, ModelOutput } from '../modelDefinition.ts';
 import { decodeTransferRows, type LogRow } from './erc20TransfersJs.ts';
 import { erc20TransfersSchema } from './erc20TransfersSchema.ts';
@@ -20,11 +21,7 @@ export interface Erc20TransfersOptions {
 export function createErc20TransfersModel(options: Erc20TransfersOptions = {}): ModelDefinition {
   const decoder = options.decoder ?? 'sql';
   return {
-    name: 'erc20_transfers',
-    version: 1,
-    kind: 'nonreads',
-    description: 'ERC-20 Transfer events decoded from ingested logs',
-    inputRootPaths: [INGESTION_ROOT_PATHS.logs],
+    ...manifestIdentity(ERC20_TRANSFERS_MANIFEST),
     datasets: [
       {
         name: 'erc20_transfers',

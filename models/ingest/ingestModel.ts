@@ -3,36 +3,32 @@
 // eth_getLogs over the batch's range (split as the endpoint's caps require, a block over
 // its result cap read from receipts); the client handles retries, batch caps and the rate limit.
 import { highestSafeBlock } from '../../adapters/ethereum/safeTip.ts';
-import { INGESTION_ROOT_PATHS } from '../../dataplane/paths.ts';
 import { BatchNotReadyError } from '../batchReadiness.ts';
+import { INGEST_MANIFEST, manifestIdentity, outputRootPath } from '../manifests.ts';
 import type { ModelDefinition } from '../modelDefinition.ts';
 import { ingestionRows } from './ingestRows.ts';
 import { blocksSchema, logsSchema, transactionsSchema } from './ingestSchemas.ts';
 
 export const ingestModel: ModelDefinition = {
-  name: 'ingest',
-  version: 1,
-  kind: 'nonreads',
-  description: 'Blocks, transactions and logs from JSON-RPC into ingestion/*_v1',
-  inputRootPaths: [],
+  ...manifestIdentity(INGEST_MANIFEST),
   datasets: [
     {
       name: 'blocks',
-      rootPath: INGESTION_ROOT_PATHS.blocks,
+      rootPath: outputRootPath(INGEST_MANIFEST, 'blocks'),
       schema: blocksSchema,
       timestampColumn: 'block_timestamp',
       keyColumns: ['block_number'],
     },
     {
       name: 'transactions',
-      rootPath: INGESTION_ROOT_PATHS.transactions,
+      rootPath: outputRootPath(INGEST_MANIFEST, 'transactions'),
       schema: transactionsSchema,
       timestampColumn: 'block_timestamp',
       keyColumns: ['transaction_hash'],
     },
     {
       name: 'logs',
-      rootPath: INGESTION_ROOT_PATHS.logs,
+      rootPath: outputRootPath(INGEST_MANIFEST, 'logs'),
       schema: logsSchema,
       timestampColumn: 'block_timestamp',
       keyColumns: ['block_number', 'log_index'],

@@ -5,8 +5,10 @@ import {
   ModelDefinitionError,
   ModelRegistry,
   UnknownModelError,
+  manifestMismatch,
   validateModel,
 } from '../../../models/modelRegistry.ts';
+import { MODEL_MANIFESTS } from '../../../models/manifests.ts';
 import { modelRegistry } from '../../../models/registry.ts';
 
 function model(overrides: Partial<ModelDefinition> = {}): ModelDefinition {
@@ -187,4 +189,41 @@ test('the shipped registry: models, kinds and the lake layout they write', () =>
   ]);
   assert.equal(modelRegistry.producerOf('ingestion/logs_v1')?.name, 'ingest');
   assert.equal(modelRegistry.producerOf('ingestion/traces_v1'), undefined);
+});
+
+test('the shipped registry implements exactly the manifests the operator plans with', () => {
+  assert.deepEqual(
+    modelRegistry.list().map((registered) => registered.name),
+    MODEL_MANIFESTS.map((manifest) => manifest.name).sort(),
+  );
+  for (const manifest of MODEL_MANIFESTS) {
+    assert.equal(manifestMismatch(modelRegistry.get(manifest.name), manifest), undefined, manifest.name);
+  }
+});
+
+test('a registry with manifests refuses implementations that drift from them', () => {
+  const manifest = {
+    name: 'token_flows',
+    version: 2,
+    kind: 'nonreads' as const,
+    description: 'test model',
+    inputRootPaths: [],
+    outputs: [{ dataset: 'flows', rootPath: 'blockbatch/token_flows/flows_v2' }],
+  };
+  assert.doesNotThrow(() => new ModelRegistry([model()], { manifests: [manifest] }));
+  const cases: [string, ModelDefinition[], (typeof manifest)[], RegExp][] = [
+    ['another version', [model({ version: 3 })], [manifest], /differ from its manifest's/],
+    ['another kind', [model({ kind: 'reads' })], [manifest], /differ from its manifest's/],
+    ['a manifest without a model', [], [manifest], /has a manifest but no implementation/],
+    ['a model without a manifest', [model()], [], /has no manifest/],
+    [
+      'another output',
+      [model()],
+      [{ ...manifest, outputs: [{ dataset: 'flows', rootPath: 'blockbatch/token_flows/other_v2' }] }],
+      /outputs .* differ/,
+    ],
+  ];
+  for (const [name, models, manifests, message] of cases) {
+    assert.throws(() => new ModelRegistry(models, { manifests }), message, name);
+  }
 });

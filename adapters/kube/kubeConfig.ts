@@ -2,7 +2,7 @@
 // developer's machine and in tests, else the pod's service account. The service-account dir
 // is configurable (KUBERNETES_SERVICE_ACCOUNT_DIR) because the stack's local pod runner has no
 // volumes and puts the token elsewhere.
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig, type RequestContext } from '@kubernetes/client-node';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
 import { join } from 'node:path';
@@ -52,13 +52,69 @@ function serviceAccountTokenAuth(now: () => number): Authenticator {
   };
 }
 
+type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
+
+/**
+ * A KubeConfig whose requests share one connection pool. client-node 2.0.1 builds a new undici
+ * Agent for every request, so every call opens (and leaves open) its own TLS connection: 50
+ * calls, 50 sockets. Here the Agent is kept and reused while the cluster, user and TLS files
+ * are unchanged; when they change (a rotated CA or client certificate) the next request gets
+ * a fresh Agent and the old one is closed once its requests finish.
+ */
+class PooledKubeConfig extends KubeConfig {
+  #pool: { fingerprint: string; dispatcher: Dispatcher } | undefined;
+
+  override async applySecurityAuthentication(context: RequestContext): Promise<void> {
+    await super.applySecurityAuthentication(context);
+    const fresh = context.getDispatcher();
+    if (!fresh) return;
+    const fingerprint = this.#tlsFingerprint();
+    if (this.#pool?.fingerprint === fingerprint) {
+      context.setDispatcher(this.#pool.dispatcher);
+      return;
+    }
+    // The fresh Agent has not connected yet: adopting it costs nothing.
+    const previous = this.#pool?.dispatcher;
+    this.#pool = { fingerprint, dispatcher: fresh };
+    previous?.close().catch(() => undefined);
+  }
+
+  #tlsFingerprint(): string {
+    const cluster = this.getCurrentCluster();
+    const user = this.getCurrentUser();
+    const fileVersion = (path: string | undefined) => {
+      if (!path) return '';
+      try {
+        const stat = statSync(path);
+        return `${path}@${stat.mtimeMs}:${stat.size}`;
+      } catch {
+        return `${path}@missing`;
+      }
+    };
+    return JSON.stringify([
+      cluster?.name,
+      cluster?.server,
+      cluster?.skipTLSVerify,
+      cluster?.tlsServerName,
+      cluster?.proxyUrl,
+      cluster?.caData,
+      fileVersion(cluster?.caFile),
+      user?.name,
+      user?.certData,
+      user?.keyData,
+      fileVersion(user?.certFile),
+      fileVersion(user?.keyFile),
+    ]);
+  }
+}
+
 /**
  * The API server's address and our credentials: the kubeconfig file named by KUBECONFIG, else
  * in-cluster (KUBERNETES_SERVICE_HOST/PORT and the service-account token, CA and namespace).
  * Throws, saying what is missing, when neither is there.
  */
 export function loadKubeConfig(env: KubeConfigEnv, now: () => number = Date.now): KubeConfig {
-  const config = new KubeConfig();
+  const config = new PooledKubeConfig();
   const kubeconfigPath = env.KUBECONFIG?.trim();
   if (kubeconfigPath) {
     // kubectl merges a colon-separated list; one file is all this project uses.

@@ -129,3 +129,24 @@ test('neither a kubeconfig nor a pod: an error that says what is missing', () =>
   for (const { env, message } of cases)
     assert.throws(() => loadKubeConfig(env), message, JSON.stringify(env));
 });
+
+test('requests share one connection pool until the TLS files change', async () => {
+  const dir = serviceAccountDir({ token: 't', 'ca.crt': CA });
+  const config = loadKubeConfig({
+    KUBERNETES_SERVICE_HOST: '10.0.0.1',
+    KUBERNETES_SERVICE_PORT: '443',
+    KUBERNETES_SERVICE_ACCOUNT_DIR: dir,
+  });
+  const dispatcherOf = async () => {
+    const context = new RequestContext('https://10.0.0.1:443/api', 'GET');
+    await config.applySecurityAuthentication(context);
+    return context.getDispatcher();
+  };
+  const first = await dispatcherOf();
+  assert.ok(first, 'a TLS dispatcher');
+  assert.equal(await dispatcherOf(), first, 'the second request reuses it');
+  writeFileSync(join(dir, 'ca.crt'), CA + CA);
+  const afterRotation = await dispatcherOf();
+  assert.notEqual(afterRotation, first, 'a rotated CA gets a new pool');
+  assert.equal(await dispatcherOf(), afterRotation);
+});

@@ -9,6 +9,8 @@ export function apiStatusCode(error: unknown): number | undefined {
 }
 
 export const isNotFound = (error: unknown): boolean => apiStatusCode(error) === 404;
+/** 403: RBAC does not allow the call (a missing Role rule, not a transient failure). */
+export const isForbidden = (error: unknown): boolean => apiStatusCode(error) === 403;
 /** 409 from an update with a stale resourceVersion or a failed uid precondition: re-read and retry. */
 export const isConflict = (error: unknown): boolean =>
   apiStatusCode(error) === 409 && statusReason(error) !== 'AlreadyExists';

@@ -23,6 +23,7 @@ export {
   findOrUndefined,
   isAlreadyExists,
   isConflict,
+  isForbidden,
   isGone,
   isNotFound,
 } from './apiErrors.ts';

@@ -30,21 +30,22 @@ const TOKEN_PROVIDER = 'model-runner-service-account-token';
  * and only re-reads once a minute; this one trims and notices a swapped file at once.
  */
 function serviceAccountTokenAuth(now: () => number): Authenticator {
-  let cached: { path: string; token: string; mtimeMs: number; readAtMs: number } | undefined;
+  let cached: { path: string; token: string; version: string; readAtMs: number } | undefined;
   return {
     isAuthProvider: (user) => user.authProvider?.name === TOKEN_PROVIDER,
     applyAuthentication: async (user, options) => {
       const path = String(user.authProvider?.config?.tokenPath ?? '');
-      const mtimeMs = statSync(path).mtimeMs;
+      const stat = statSync(path);
+      const version = `${stat.mtimeMs}:${stat.size}`;
       if (
         !cached ||
         cached.path !== path ||
-        cached.mtimeMs !== mtimeMs ||
+        cached.version !== version ||
         now() - cached.readAtMs >= TOKEN_REREAD_MS
       ) {
         const token = readFileSync(path, 'utf8').trim();
         if (!token) throw new Error(`the service-account token ${path} is empty`);
-        cached = { path, token, mtimeMs, readAtMs: now() };
+        cached = { path, token, version, readAtMs: now() };
       }
       options.headers ??= {};
       (options.headers as Record<string, string>)['Authorization'] = `Bearer ${cached.token}`;

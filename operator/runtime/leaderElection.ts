@@ -244,7 +244,8 @@ export class LeaderElector {
     this.#leadership = leadership;
     this.#log.info('started leading');
     this.#options.onLeadershipChange?.(true);
-    this.#leaderWork = Promise.resolve()
+    // A new term starts only once the previous term's work has wound down.
+    this.#leaderWork = this.#leaderWork
       .then(() => this.#options.onStartedLeading(leadership.signal))
       .then(
         () => undefined,

@@ -24,6 +24,15 @@ async function authorization(config: ReturnType<typeof loadKubeConfig>): Promise
   return context.getHeaders()['Authorization'];
 }
 
+/** What the kubelet (or the local pod runner) gives a pod. */
+function podEnv(dir: string) {
+  return {
+    KUBERNETES_SERVICE_HOST: '10.0.0.1',
+    KUBERNETES_SERVICE_PORT: '443',
+    KUBERNETES_SERVICE_ACCOUNT_DIR: dir,
+  };
+}
+
 const CA = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 
 test('in a pod: server from KUBERNETES_SERVICE_HOST/PORT, CA and namespace from the service-account dir', () => {
@@ -47,14 +56,7 @@ test('in a pod: server from KUBERNETES_SERVICE_HOST/PORT, CA and namespace from 
 test('the token is sent trimmed and re-read as soon as the file is replaced', async () => {
   const dir = serviceAccountDir({ token: 'first-token\n', 'ca.crt': CA });
   let now = 0;
-  const config = loadKubeConfig(
-    {
-      KUBERNETES_SERVICE_HOST: '10.0.0.1',
-      KUBERNETES_SERVICE_PORT: '443',
-      KUBERNETES_SERVICE_ACCOUNT_DIR: dir,
-    },
-    () => now,
-  );
+  const config = loadKubeConfig(podEnv(dir), () => now);
   assert.equal(await authorization(config), 'Bearer first-token');
   writeFileSync(join(dir, 'token'), 'rotated-token');
   utimesSync(join(dir, 'token'), new Date(), new Date(Date.now() + 5_000));
@@ -69,14 +71,7 @@ test('a token rewritten with the same mtime is still picked up within a minute',
   const mtime = new Date('2026-01-01T00:00:00Z');
   utimesSync(join(dir, 'token'), mtime, mtime);
   let now = 0;
-  const config = loadKubeConfig(
-    {
-      KUBERNETES_SERVICE_HOST: '10.0.0.1',
-      KUBERNETES_SERVICE_PORT: '443',
-      KUBERNETES_SERVICE_ACCOUNT_DIR: dir,
-    },
-    () => now,
-  );
+  const config = loadKubeConfig(podEnv(dir), () => now);
   assert.equal(await authorization(config), 'Bearer one');
   writeFileSync(join(dir, 'token'), 'two');
   utimesSync(join(dir, 'token'), mtime, mtime);
@@ -97,11 +92,7 @@ test('KUBECONFIG wins over the in-cluster settings', () => {
       'current-context: x',
     ].join('\n'),
   });
-  const config = loadKubeConfig({
-    KUBECONFIG: join(dir, 'kubeconfig'),
-    KUBERNETES_SERVICE_HOST: '10.0.0.1',
-    KUBERNETES_SERVICE_PORT: '443',
-  });
+  const config = loadKubeConfig({ ...podEnv(dir), KUBECONFIG: join(dir, 'kubeconfig') });
   assert.equal(config.getCurrentCluster()?.server, 'https://127.0.0.1:36443');
   assert.equal(currentNamespace(config), 'team');
 });
@@ -118,11 +109,7 @@ test('neither a kubeconfig nor a pod: an error that says what is missing', () =>
       message: /set KUBECONFIG.*missing: KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT/,
     },
     {
-      env: {
-        KUBERNETES_SERVICE_HOST: '10.0.0.1',
-        KUBERNETES_SERVICE_PORT: '443',
-        KUBERNETES_SERVICE_ACCOUNT_DIR: empty,
-      },
+      env: podEnv(empty),
       message: new RegExp(`missing: ${join(empty, 'token')}, ${join(empty, 'ca.crt')}`),
     },
   ];
@@ -132,11 +119,7 @@ test('neither a kubeconfig nor a pod: an error that says what is missing', () =>
 
 test('requests share one connection pool until the TLS files change', async () => {
   const dir = serviceAccountDir({ token: 't', 'ca.crt': CA });
-  const config = loadKubeConfig({
-    KUBERNETES_SERVICE_HOST: '10.0.0.1',
-    KUBERNETES_SERVICE_PORT: '443',
-    KUBERNETES_SERVICE_ACCOUNT_DIR: dir,
-  });
+  const config = loadKubeConfig(podEnv(dir));
   const dispatcherOf = async () => {
     const context = new RequestContext('https://10.0.0.1:443/api', 'GET');
     await config.applySecurityAuthentication(context);

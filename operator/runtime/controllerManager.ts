@@ -36,8 +36,11 @@ export interface ControllerRegistration<T extends KubernetesObject = KubernetesO
   name: string;
   primary: Informer<T>;
   secondary?: SecondaryWatch[];
-  /** `key` is "namespace/name"; `signal` aborts when leadership ends. */
-  reconcile: (key: string, signal: AbortSignal) => Promise<ReconcileOutcome | void>;
+  /**
+   * `key` is "namespace/name"; `signal` aborts when leadership ends; `log` carries controller,
+   * namespace and name.
+   */
+  reconcile: (key: string, signal: AbortSignal, log: Logger) => Promise<ReconcileOutcome | void>;
   /** Reconciles of different keys at once (default 1). */
   concurrency?: number;
   /** Named exceptions to "updates wake only on a generation change or a deletion" (eventFilter.ts). */
@@ -207,7 +210,7 @@ export class ControllerManager {
     const startedAt = this.#clock.now();
     let result: ReconcileResult = 'success';
     try {
-      const outcome = await registration.reconcile(key, signal);
+      const outcome = await registration.reconcile(key, signal, log);
       queue.forget(key);
       const requeueAfterMs = outcome?.requeueAfterMs;
       if (requeueAfterMs !== undefined) {

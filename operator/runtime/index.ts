@@ -32,6 +32,7 @@ export {
 export { controllerOwnerKeys, keyOf, objectKey, parseObjectKey, type ObjectName } from './objectKeys.ts';
 export {
   createOperatorMetrics,
+  informerRestartHook,
   startOperatorMetricsServer,
   workQueueMetricsHooks,
   type OperatorMetrics,

@@ -7,6 +7,7 @@ import {
   type HealthReport,
   type MetricsServer,
 } from '../../adapters/metrics/metricsServer.ts';
+import type { RestartReason } from './informer.ts';
 import type { WorkQueueHooks } from './workQueue.ts';
 
 export type ReconcileResult = 'success' | 'requeue' | 'error' | 'interrupted';
@@ -97,6 +98,14 @@ export function workQueueMetricsHooks(metrics: OperatorMetrics, controller: stri
     retried: () => metrics.workQueueRetries.inc({ controller }),
     waited: (ms) => metrics.workQueueWait.observe({ controller }, ms / 1000),
   };
+}
+
+/** An informer's onRestart hook that counts its restarts by reason. */
+export function informerRestartHook(
+  metrics: OperatorMetrics,
+  informer: string,
+): (reason: RestartReason) => void {
+  return (reason) => metrics.informerRestarts.inc({ informer, reason });
 }
 
 /**

@@ -7,7 +7,13 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import { listWatchClient } from '../../../adapters/kube/index.ts';
-import { Informer, type InformerOptions, type RestartReason } from '../../../operator/runtime/index.ts';
+import {
+  createOperatorMetrics,
+  Informer,
+  informerRestartHook,
+  type InformerOptions,
+  type RestartReason,
+} from '../../../operator/runtime/index.ts';
 import {
   createTestNamespace,
   deleteTestNamespace,
@@ -42,6 +48,8 @@ function configMapInformer(options: Partial<InformerOptions> & { labelSelector?:
   const seen: Seen[] = [];
   const restarts: RestartReason[] = [];
   const { log, lines } = capturedLog();
+  const metrics = createOperatorMetrics({ defaultMetrics: false });
+  const countRestart = informerRestartHook(metrics, 'configmaps');
   const informer = new Informer<V1ConfigMap>({
     name: 'configmaps',
     resource: {
@@ -53,7 +61,10 @@ function configMapInformer(options: Partial<InformerOptions> & { labelSelector?:
     },
     client: listWatchClient(kubeConfig()),
     log,
-    onRestart: (reason) => restarts.push(reason),
+    onRestart: (reason) => {
+      restarts.push(reason);
+      countRestart(reason);
+    },
     ...options,
   });
   for (const type of ['add', 'update', 'delete', 'resync'] as const) {
@@ -67,7 +78,7 @@ function configMapInformer(options: Partial<InformerOptions> & { labelSelector?:
     );
   }
   informers.push(informer as unknown as Informer);
-  return { informer, seen, restarts, lines };
+  return { informer, seen, restarts, lines, metrics };
 }
 
 async function createConfigMap(name: string, value: string, labels: Record<string, string>) {
@@ -113,7 +124,7 @@ test('an API server outage (connections cut, new ones refused) is survived, and 
   const labels = { suite: 'outage' };
   const proxy = await TcpProxy.create(apiServerAddress(), true);
   proxies.push(proxy);
-  const { informer, seen, restarts, lines } = configMapInformer({
+  const { informer, seen, restarts, lines, metrics } = configMapInformer({
     labelSelector: 'suite=outage',
     client: listWatchClient(kubeConfigThrough(proxy.port)),
     restartBackoff: { baseDelayMs: 200, maxDelayMs: 1_000, jitter: true },
@@ -152,6 +163,9 @@ test('an API server outage (connections cut, new ones refused) is survived, and 
     lines().some((line) => line.msg === 'list or watch failed; restarting after a backoff'),
     'the failures were logged',
   );
+  const counted = await metrics.informerRestarts.get();
+  const errors = counted.values.find((value) => value.labels.reason === 'error')?.value ?? 0;
+  assert.ok(errors >= 2, `informer_restarts_total{reason="error"} is ${errors}`);
   await pollUntil('watching again', () => informer.health().watching, { timeoutMs: 15_000 });
   assert.equal(informer.health().stuck, false);
 

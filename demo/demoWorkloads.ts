@@ -1,19 +1,16 @@
 // The demo's in-cluster part: a namespace, a Secret holding the service endpoints (workers
 // get credentials only by Secret reference), and one worker Deployment per lane. The pods
 // opt in to the local pod runner, which maps the worker image to worker-image/main.ts.
+import type { V1Deployment } from '@kubernetes/client-node';
 import {
-  AppsV1Api,
-  CoreV1Api,
-  KubeConfig,
-  PatchStrategy,
-  setHeaderOptions,
-  type V1Deployment,
-} from '@kubernetes/client-node';
+  createKubeClients,
+  loadKubeConfig,
+  mergePatch,
+  serverSideApply,
+  type KubeClients,
+} from '../adapters/kube/index.ts';
 
-export interface DemoKube {
-  core: CoreV1Api;
-  apps: AppsV1Api;
-}
+export type DemoKube = Pick<KubeClients, 'core' | 'apps'>;
 
 export interface DemoWorkloads {
   namespace: string;
@@ -28,12 +25,9 @@ export interface DemoWorkloads {
 const FIELD_MANAGER = 'model-runner-demo';
 const ENDPOINTS_SECRET = 'demo-endpoints';
 const WORKER_IMAGE = 'model-runner/worker:dev';
-const serverSideApply = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
 
 export function demoKubeClients(kubeconfigPath: string): DemoKube {
-  const config = new KubeConfig();
-  config.loadFromFile(kubeconfigPath);
-  return { core: config.makeApiClient(CoreV1Api), apps: config.makeApiClient(AppsV1Api) };
+  return createKubeClients(loadKubeConfig({ KUBECONFIG: kubeconfigPath }));
 }
 
 /** A Deployment name for a queue: `local_backfill_nonreads` → `workers-local-backfill-nonreads`. */
@@ -144,7 +138,7 @@ export async function scaleDemoWorkloads(kube: DemoKube, namespace: string, repl
   for (const deployment of items) {
     await kube.apps.patchNamespacedDeploymentScale(
       { name: deployment.metadata!.name!, namespace, body: { spec: { replicas } } },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      mergePatch,
     );
   }
 }

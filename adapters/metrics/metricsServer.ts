@@ -1,5 +1,6 @@
-// /metrics (Prometheus text) and /healthz on a small HTTP server, bound to 127.0.0.1 unless
-// told otherwise (in a pod the Deployment sets METRICS_HOST=0.0.0.0 for the scraper).
+// /metrics (Prometheus text), /healthz and optionally /readyz on a small HTTP server, bound to
+// 127.0.0.1 unless told otherwise (in a pod the Deployment sets METRICS_HOST=0.0.0.0 for the
+// scraper).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
@@ -20,6 +21,8 @@ export async function startMetricsServer(options: {
   host: string;
   port: number;
   health: () => HealthReport;
+  /** /readyz (e.g. caches synced); without it /readyz is 404. */
+  ready?: () => HealthReport;
 }): Promise<MetricsServer> {
   const server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
@@ -34,11 +37,13 @@ export async function startMetricsServer(options: {
         .catch((error: unknown) => response.writeHead(500).end(String((error as Error).message)));
       return;
     }
-    if (path === '/healthz') {
-      const report = options.health();
+    const check = path === '/healthz' ? options.health : path === '/readyz' ? options.ready : undefined;
+    if (check) {
+      const report = check();
+      const status = report.healthy ? 'ok' : path === '/healthz' ? 'unhealthy' : 'not ready';
       response
         .writeHead(report.healthy ? 200 : 503, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ status: report.healthy ? 'ok' : 'unhealthy', ...report.details }));
+        .end(JSON.stringify({ status, ...report.details }));
       return;
     }
     response.writeHead(404).end();

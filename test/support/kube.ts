@@ -2,21 +2,29 @@
 // namespace per test, and polling with a deadline and a clear failure message.
 // Every test works in its own namespace so files can run in parallel and re-run
 // without a reset; deleting the namespace at the end is tidiness, not correctness.
-import {
-  AppsV1Api,
-  BatchV1Api,
-  CoordinationV1Api,
-  CoreV1Api,
-  KubeConfig,
-  KubernetesObjectApi,
-  PatchStrategy,
-  setHeaderOptions,
-} from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  createKubeClients,
+  findOrUndefined,
+  isNotFound,
+  loadKubeConfig,
+  type KubeClients,
+} from '../../adapters/kube/index.ts';
 import { uniqueName } from './names.ts';
 import { stackEnv } from './stackEnv.ts';
+
+export {
+  apiStatusCode,
+  findOrUndefined,
+  isNotFound,
+  mergePatch,
+  serverSideApply,
+  strategicMergePatch,
+  type KubeClients,
+} from '../../adapters/kube/index.ts';
 
 /** The node (and schedulerName) of the stack's local pod runner: pods that set it really run. */
 export const LOCAL_POD_RUNNER = 'local-pod-runner';
@@ -24,61 +32,16 @@ export const LOCAL_POD_RUNNER = 'local-pod-runner';
 /** Marks namespaces created by tests, so a person can find leftovers: `kubectl get ns -l model-runner.dev/test`. */
 export const TEST_NAMESPACE_LABEL = 'model-runner.dev/test';
 
-export interface KubeClients {
-  config: KubeConfig;
-  core: CoreV1Api;
-  apps: AppsV1Api;
-  batch: BatchV1Api;
-  coordination: CoordinationV1Api;
-  objects: KubernetesObjectApi;
-}
-
 let clients: KubeClients | undefined;
 
 /** The admin kubeconfig of the running stack (throws, with what to do, when the stack is down). */
 export function kubeConfig(): KubeConfig {
-  const config = new KubeConfig();
-  config.loadFromFile(stackEnv().KUBECONFIG);
-  return config;
+  return loadKubeConfig({ KUBECONFIG: stackEnv().KUBECONFIG });
 }
 
 export function kubeClients(): KubeClients {
-  if (clients) return clients;
-  const config = kubeConfig();
-  clients = {
-    config,
-    core: config.makeApiClient(CoreV1Api),
-    apps: config.makeApiClient(AppsV1Api),
-    batch: config.makeApiClient(BatchV1Api),
-    coordination: config.makeApiClient(CoordinationV1Api),
-    objects: KubernetesObjectApi.makeApiClient(config),
-  };
+  clients ??= createKubeClients(kubeConfig());
   return clients;
-}
-
-/** Options for a patch call of client-node: its calls default to JSON Patch otherwise. */
-export const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-export const strategicMergePatch = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
-export const serverSideApply = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
-
-/** The HTTP status of a failed API call (client-node's ApiException.code), if any. */
-export function apiStatusCode(error: unknown): number | undefined {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  return typeof code === 'number' ? code : undefined;
-}
-
-export function isNotFound(error: unknown): boolean {
-  return apiStatusCode(error) === 404;
-}
-
-/** The object, or undefined when the API server answers 404. */
-export async function findOrUndefined<T>(read: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await read();
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
 }
 
 export interface PollOptions {

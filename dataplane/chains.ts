@@ -6,11 +6,7 @@
 // (`rpc.env`); locally that var comes from the shell (.stack/env sets ETH_RPC_URL for
 // anvil), and in-cluster the operator fills the same var from the Secret key `rpc.secret`.
 import chainsFile from '../chains/chains.json' with { type: 'json' };
-import {
-  type RpcClientSettings,
-  parseRpcClientSettings,
-  withOverrides,
-} from './rpcClientSettings.ts';
+import { type RpcClientSettings, parseRpcClientSettings, withOverrides } from './rpcClientSettings.ts';
 import {
   type BatchSizeDelimiter,
   type BlockBatch,

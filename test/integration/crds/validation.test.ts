@@ -136,7 +136,10 @@ const CASES: InvalidCase[] = [
   {
     name: 'ModelRun with a queue name that is not an identifier',
     manifest: modelRun({ queue: 'Backfill-1' }),
-    expect: ['spec.queue', 'queue name "Backfill-1" must be a lane queue <chain>_<realtime|backfill>_<reads|nonreads> or an ad-hoc lane backfill_1 to backfill_4'],
+    expect: [
+      'spec.queue',
+      'queue name "Backfill-1" must be a lane queue <chain>_<realtime|backfill>_<reads|nonreads> or an ad-hoc lane backfill_1 to backfill_4',
+    ],
   },
   {
     name: 'ModelRun with a sink topic with dots',

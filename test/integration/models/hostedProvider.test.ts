@@ -170,7 +170,9 @@ describe('ingest and erc20_transfers against a hosted-provider-like endpoint', (
     it(`${name}: the same files and rows as straight from anvil`, async () => {
       const injector = new ProviderFaultInjector(faults);
       proxy.provider = injector;
-      const rpc = openEthereumRpc(proxy.url, localSettings, { backoff: { baseDelayMs: 5, maxDelayMs: 50, jitter: true } });
+      const rpc = openEthereumRpc(proxy.url, localSettings, {
+        backoff: { baseDelayMs: 5, maxDelayMs: 50, jitter: true },
+      });
       const outputs = await runModels(rpc, batches);
       for (const fault of expectedInjections(faults)) {
         assert.ok(injector.injected[fault] > 0, `the proxy injected ${fault}`);

@@ -207,7 +207,9 @@ describe('lastSafeBlock', () => {
     [0, 10, -1],
   ];
   for (const [tip, safety, expected] of cases) {
-    it(`tip ${tip}, safety ${safety ?? 'none'} → ${expected}`, () => assert.equal(lastSafeBlock(tip, safety), expected));
+    it(`tip ${tip}, safety ${safety ?? 'none'} → ${expected}`, () =>
+      assert.equal(lastSafeBlock(tip, safety), expected));
   }
-  it('refuses a negative safety distance', () => assert.throws(() => lastSafeBlock(1, -1), InvalidValueError));
+  it('refuses a negative safety distance', () =>
+    assert.throws(() => lastSafeBlock(1, -1), InvalidValueError));
 });

@@ -111,9 +111,12 @@ beforeEach(() => {
 });
 
 function rpc(maxLogsBlockRange = 0): EthereumRpc {
-  return new EthereumRpc(new JsonRpcClient({ url, backoff: { baseDelayMs: 1, maxDelayMs: 2, jitter: true } }), {
-    maxLogsBlockRange,
-  });
+  return new EthereumRpc(
+    new JsonRpcClient({ url, backoff: { baseDelayMs: 1, maxDelayMs: 2, jitter: true } }),
+    {
+      maxLogsBlockRange,
+    },
+  );
 }
 
 const allLogs = (from: number, to: number): unknown[] =>

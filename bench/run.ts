@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import IORedis from 'ioredis';
 import { createClickHouseClient, openClickHouseMarkerStore } from '../adapters/clickhouse/index.ts';
 import { DuckDbSession, readParquetSql } from '../adapters/parquet/duckDbSession.ts';
+import type { RunRequest } from '../contract/batchMessage.ts';
 import { modelRegistry } from '../models/registry.ts';
 import { stackEnv } from '../test/support/stackEnv.ts';
 import { type AnvilProcess, fillChain, startAnvil } from './benchChain.ts';
@@ -79,29 +80,20 @@ interface WorkerJob {
 async function runWorkerJob(
   job: WorkerJob,
 ): Promise<{ cost: ProcessCost; rows: number; batchSeconds: number }> {
-  const version = modelRegistry.get(job.model).version;
-  const batches = [];
-  for (let minBlock = job.range.minBlock; minBlock < job.range.maxBlock; minBlock += job.batchSize) {
-    batches.push({
-      runId: {
-        namespace: 'bench',
-        name: `${job.model.replace(/_/g, '-')}-b${job.batchSize}`,
-        uid: `bench-${runTag}`,
-      },
-      batchId: `local/${job.model}/${minBlock}`,
-      model: job.model,
-      version,
-      chain: 'local',
-      minBlock,
-      maxBlock: minBlock + job.batchSize,
-      force: false,
-      maxRetriesPerBatch: 0,
-      attempt: 1,
-      enqueuedAt: new Date().toISOString(),
-    });
-  }
-  const batchesFile = join(job.workDir, `batches-${job.model}-${job.batchSize}-${job.database}.json`);
-  await writeFile(batchesFile, JSON.stringify(batches));
+  // One pod without a completion index works every batch of the run, in order.
+  const run: RunRequest = {
+    runId: {
+      namespace: 'bench',
+      name: `${job.model.replace(/_/g, '-')}-b${job.batchSize}`,
+      uid: `bench-${runTag}`,
+    },
+    model: job.model,
+    version: modelRegistry.get(job.model).version,
+    chain: 'local',
+    range: job.range,
+    force: false,
+    maxRetriesPerBatch: 0,
+  };
   const cost = await runMeasured(NODE, [join(REPO, 'worker-image/main.ts')], {
     cwd: REPO,
     timeoutMs: PROCESS_TIMEOUT_MS,
@@ -109,7 +101,7 @@ async function runWorkerJob(
       PATH: process.env.PATH,
       HOME: process.env.HOME,
       WORKER_MODE: 'job',
-      WORKER_BATCHES_FILE: batchesFile,
+      WORKER_RUN: JSON.stringify(run),
       WORKER_CHAINS_FILE: await chainsFileFor(job.workDir, job.batchSize),
       WORKER_SINK: 'none',
       WORKER_NAME: 'bench-worker',
@@ -135,9 +127,10 @@ async function runWorkerJob(
     batchSeconds += entry.seconds ?? 0;
     done++;
   }
-  if (cost.exitCode !== 0 || done !== batches.length) {
+  const expected = (job.range.maxBlock - job.range.minBlock) / job.batchSize;
+  if (cost.exitCode !== 0 || done !== expected) {
     throw new Error(
-      `worker ${job.model} b${job.batchSize}: exit ${cost.exitCode}, ${done}/${batches.length} batches done\n` +
+      `worker ${job.model} b${job.batchSize}: exit ${cost.exitCode}, ${done}/${expected} batches done\n` +
         `${cost.stdout.slice(-3000)}\n${cost.stderr.slice(-3000)}`,
     );
   }

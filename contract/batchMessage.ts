@@ -59,6 +59,7 @@ export interface BatchMessage {
 }
 
 export type BatchMessageParse = { ok: true; message: BatchMessage } | { ok: false; reason: string };
+export type RunRequestParse = { ok: true; run: RunRequest } | { ok: false; reason: string };
 
 export const MAX_RETRIES_LIMIT = 100;
 const ISO_TIME_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
@@ -162,6 +163,38 @@ export function validateBatchMessage(value: unknown): BatchMessageParse {
     };
   }
   return { ok: true, message };
+}
+
+/**
+ * Checks a run request (what a Job's pods get in WORKER_RUN): the run's own fields follow the
+ * same rules as its messages, and the range is a non-empty half-open block range.
+ */
+export function validateRunRequest(value: unknown): RunRequestParse {
+  if (!isRecord(value)) return { ok: false, reason: 'run must be a JSON object' };
+  const range = value.range;
+  if (!isRecord(range)) return { ok: false, reason: 'range must be an object {minBlock, maxBlock}' };
+  const probe = validateBatchMessage({
+    ...value,
+    batchId: batchIdOf(String(value.chain), String(value.model), range.minBlock as number),
+    minBlock: range.minBlock,
+    maxBlock: range.maxBlock,
+    attempt: 1,
+    enqueuedAt: new Date(0).toISOString(),
+  });
+  if (!probe.ok) return { ok: false, reason: probe.reason.replace(/^(min|max)Block/, 'range.$1Block') };
+  const { runId, model, version, chain, minBlock, maxBlock, force, maxRetriesPerBatch, sinkTopic } =
+    probe.message;
+  const run: RunRequest = {
+    runId,
+    model,
+    version,
+    chain,
+    range: { minBlock, maxBlock },
+    force,
+    maxRetriesPerBatch,
+  };
+  if (sinkTopic !== undefined) run.sinkTopic = sinkTopic;
+  return { ok: true, run };
 }
 
 /** Decodes and validates a message body as it comes off the queue. Never throws. */

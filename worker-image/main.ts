@@ -18,7 +18,7 @@ import { assertWorkQueueTopology } from '../adapters/rabbitmq/topology.ts';
 import { RunProgressStore } from '../adapters/redis/progress.ts';
 import { loadChains, parseChains, withRpcClientOverrides } from '../dataplane/chains.ts';
 import type { AttemptDeps } from './batchAttempt.ts';
-import { parseJobBatches, runJobBatches, selectJobBatches } from './jobMode.ts';
+import { jobBatches, runJobBatches } from './jobMode.ts';
 import { createModelBatchRunner } from './modelBatchRunner.ts';
 import { createDeliveryHandler } from './queueDelivery.ts';
 import { describeConfig, parseWorkerConfig, WorkerConfigError, type WorkerConfig } from './workerConfig.ts';
@@ -136,20 +136,22 @@ async function main(): Promise<number> {
   const shutdown = onShutdownSignal(logger);
 
   if (config.mode === 'job') {
-    const text =
-      'inline' in config.jobBatches!
-        ? config.jobBatches.inline
-        : readFileSync(config.jobBatches!.file, 'utf8');
-    const batches = selectJobBatches(parseJobBatches(text), config.jobCompletionIndex);
+    const run = config.jobRun!;
+    let batches;
+    try {
+      batches = jobBatches(run, chains, config.jobCompletionIndex);
+    } catch (error) {
+      // A run this worker cannot plan (an unknown chain, an index past the end) is a bad pod spec.
+      logger.error({ err: (error as Error).message }, 'job configuration');
+      await closeAll();
+      return EXIT_CONFIG;
+    }
     const abort = new AbortController();
     void shutdown.then(() => {
       // Give the batch in flight the grace period, then interrupt it (the index exits non-zero).
       setTimeout(() => abort.abort(new Error('worker shutting down')), config.shutdownGraceMs).unref();
     });
-    const outcome = await runJobBatches(batches, abort.signal, {
-      ...attemptDeps,
-      retryDelaysMs: config.retryDelaysMs,
-    });
+    const outcome = await runJobBatches(run, batches, config.jobAttempt, abort.signal, attemptDeps);
     logger.info({ complete: outcome.complete, results: outcome.results }, 'job finished');
     await closeAll();
     return outcome.complete ? 0 : EXIT_INCOMPLETE;

@@ -1,6 +1,7 @@
 // The worker's configuration, read once from the environment by a pure function (the env is
 // passed in), so every variable, default and refusal is a row in a unit-test table. Secrets
 // (URLs with passwords) are kept as given and never logged; describeConfig() redacts them.
+import { MAX_RETRIES_LIMIT, type RunRequest, validateRunRequest } from '../contract/batchMessage.ts';
 import { parseWorkQueueName } from '../contract/queues.ts';
 import { DEFAULT_RETRY_DELAYS_MS, parseRetryDelays } from '../contract/retryPolicy.ts';
 import { parseBrokers } from '../adapters/kafka/sinkProducer.ts';
@@ -22,10 +23,12 @@ export interface WorkerConfig {
   shutdownGraceMs: number;
   /** `writer_name` of markers, the AMQP connection name, the Kafka client id. */
   workerName: string;
-  /** Job mode: the batch list (JSON array of batch messages) inline or from a file. */
-  jobBatches: { inline: string } | { file: string } | undefined;
-  /** Job mode: JOB_COMPLETION_INDEX of an Indexed Job (work only that batch). */
+  /** Job mode: the run (WORKER_RUN), whose batches the pod derives from the chain's batch sizes. */
+  jobRun: RunRequest | undefined;
+  /** Job mode: JOB_COMPLETION_INDEX of an Indexed Job (work only that batch of the run). */
   jobCompletionIndex: number | undefined;
+  /** Job mode: this pod's attempt at its index (JOB_INDEX_FAILURE_COUNT + 1). */
+  jobAttempt: number;
   lakeUrl: string;
   gcsEndpoint: string | undefined;
   clickhouseUrl: string;
@@ -94,6 +97,19 @@ function rpcClientOverrides(env: Env): Partial<RpcClientSettings> {
   }
 }
 
+/** WORKER_RUN: the run request the operator writes into a Job's pod template. */
+function runRequestFrom(text: string): RunRequest {
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(text);
+  } catch (error) {
+    throw new WorkerConfigError(`WORKER_RUN is not JSON: ${(error as Error).message}`);
+  }
+  const parsed = validateRunRequest(decoded);
+  if (!parsed.ok) throw new WorkerConfigError(`WORKER_RUN: ${parsed.reason}`);
+  return parsed.run;
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const HOST = /^[A-Za-z0-9.:-]{1,253}$/;
 
@@ -120,18 +136,15 @@ export function parseWorkerConfig(env: Env, defaults: { hostname: string }): Wor
     rabbitmqUrl = url(env, 'RABBITMQ_URL', ['amqp:', 'amqps:']);
   }
 
-  let jobBatches: WorkerConfig['jobBatches'];
+  let jobRun: RunRequest | undefined;
   let jobCompletionIndex: number | undefined;
+  let jobAttempt = 1;
   if (mode === 'job') {
-    const inline = optional(env, 'WORKER_BATCHES');
-    const file = optional(env, 'WORKER_BATCHES_FILE');
-    if ((inline === undefined) === (file === undefined)) {
-      throw new WorkerConfigError('job mode needs exactly one of WORKER_BATCHES and WORKER_BATCHES_FILE');
-    }
-    jobBatches = inline !== undefined ? { inline } : { file: file! };
+    jobRun = runRequestFrom(required(env, 'WORKER_RUN'));
     if (optional(env, 'JOB_COMPLETION_INDEX') !== undefined) {
       jobCompletionIndex = integer(env, 'JOB_COMPLETION_INDEX', 0, 0, 1_000_000);
     }
+    jobAttempt = integer(env, 'JOB_INDEX_FAILURE_COUNT', 0, 0, MAX_RETRIES_LIMIT) + 1;
   }
 
   const workerName = optional(env, 'WORKER_NAME') ?? optional(env, 'HOSTNAME') ?? defaults.hostname;
@@ -191,8 +204,9 @@ export function parseWorkerConfig(env: Env, defaults: { hostname: string }): Wor
     retryDelaysMs,
     shutdownGraceMs: integer(env, 'WORKER_SHUTDOWN_GRACE_MS', 25_000, 0, 3_600_000),
     workerName,
-    jobBatches,
+    jobRun,
     jobCompletionIndex,
+    jobAttempt,
     lakeUrl: required(env, 'LAKE_URL'),
     gcsEndpoint: optional(env, 'GCS_ENDPOINT'),
     clickhouseUrl: url(env, 'CLICKHOUSE_URL', ['http:', 'https:']),
@@ -213,12 +227,10 @@ function redact(value: string | undefined): string | undefined {
   return value === undefined ? undefined : redactUrl(value);
 }
 
-/** The configuration as it may be logged: passwords in URLs replaced, batch lists summarized. */
+/** The configuration as it may be logged: passwords in URLs replaced. */
 export function describeConfig(config: WorkerConfig): Record<string, unknown> {
   return {
     ...config,
-    jobBatches:
-      config.jobBatches && ('file' in config.jobBatches ? config.jobBatches : { inline: '<inline>' }),
     clickhouseUrl: redact(config.clickhouseUrl),
     redisUrl: redact(config.redisUrl),
     rabbitmqUrl: redact(config.rabbitmqUrl),

@@ -1,7 +1,9 @@
-// Job mode: the worker works a batch list (or one index of it, as an Indexed Job's pod does)
-// and its exit code says whether every batch is complete.
+// Job mode: a pod of a ModelRun's Indexed Job gets the run (WORKER_RUN) and its completion
+// index, derives its batch from the run's range by the chain's batch sizes, makes one attempt
+// (the Job owns the retries), and its exit code says whether the batch is complete.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import type { RunRequest } from '../../../contract/batchMessage.ts';
 import { INGESTION_ROOT_PATHS } from '../../../dataplane/paths.ts';
 import { AnvilSession } from '../../support/erc20Fixture.ts';
 import { stackEnv } from '../../support/stackEnv.ts';
@@ -11,10 +13,29 @@ import { BATCH_SIZE, batchStart, WorkerTestWorld } from './workerHarness.ts';
 let world: WorkerTestWorld;
 let firstStart: number;
 
-function jobEnv(batches: unknown[], overrides: Record<string, string> = {}): Record<string, string> {
+function jobEnv(run: RunRequest | undefined, overrides: Record<string, string> = {}): Record<string, string> {
   const { RABBITMQ_URL: _url, WORKER_QUEUES: _queues, ...env } = world.workerEnv();
-  return { ...env, WORKER_MODE: 'job', WORKER_BATCHES: JSON.stringify(batches), ...overrides };
+  return { ...env, WORKER_MODE: 'job', ...(run ? { WORKER_RUN: JSON.stringify(run) } : {}), ...overrides };
 }
+
+/** A run of `model` over `batches` batches from the `first`-th batch after firstStart. */
+function runOver(name: string, model: string, first: number, batches: number): RunRequest {
+  return {
+    runId: world.runOf(name).runId,
+    model,
+    version: 1,
+    chain: world.chain,
+    range: {
+      minBlock: firstStart + first * BATCH_SIZE,
+      maxBlock: firstStart + (first + batches) * BATCH_SIZE,
+    },
+    force: false,
+    maxRetriesPerBatch: 2,
+  };
+}
+
+const blocksComplete = (minBlock: number) =>
+  world.markers.isBatchComplete(world.chain, INGESTION_ROOT_PATHS.blocks, minBlock);
 
 before(async () => {
   world = await WorkerTestWorld.create();
@@ -27,48 +48,51 @@ after(async () => {
   await world.cleanup();
 });
 
-test('a batch list: every batch done, exit 0', async () => {
-  const run = world.runOf('job-list');
-  const batches = [0, 1].map((i) => world.batch('ingest', firstStart + i * BATCH_SIZE, run));
-  const worker = WorkerProcess.start(jobEnv(batches));
+test('without an index, the pod works every batch of the run: exit 0', async () => {
+  const run = runOver('job-all', 'ingest', 0, 2);
+  const worker = WorkerProcess.start(jobEnv(run));
   assert.deepEqual(await worker.exited, { code: 0, signal: null });
-  for (const batch of batches) {
-    assert.equal(
-      await world.markers.isBatchComplete(world.chain, INGESTION_ROOT_PATHS.blocks, batch.minBlock),
-      true,
-    );
-  }
+  assert.deepEqual(await Promise.all([0, 1].map((i) => blocksComplete(firstStart + i * BATCH_SIZE))), [
+    true,
+    true,
+  ]);
   const progress = await world.readProgress(run.runId.uid);
   assert.deepEqual([progress.succeeded, progress.blocks], [2, 2 * BATCH_SIZE]);
-  const finished = worker.lines.find((line) => line.msg === 'job finished');
-  assert.equal(finished?.complete, true);
+  assert.equal(worker.lines.find((line) => line.msg === 'job finished')?.complete, true);
 });
 
 test('an Indexed Job pod works only the batch at JOB_COMPLETION_INDEX', async () => {
-  const run = world.runOf('job-index');
-  const batches = [2, 3, 4].map((i) => world.batch('ingest', firstStart + i * BATCH_SIZE, run));
-  const worker = WorkerProcess.start(jobEnv(batches, { JOB_COMPLETION_INDEX: '1' }));
+  const run = runOver('job-index', 'ingest', 2, 3);
+  const worker = WorkerProcess.start(jobEnv(run, { JOB_COMPLETION_INDEX: '1' }));
   assert.deepEqual(await worker.exited, { code: 0, signal: null });
-  const complete = await Promise.all(
-    batches.map((batch) =>
-      world.markers.isBatchComplete(world.chain, INGESTION_ROOT_PATHS.blocks, batch.minBlock),
-    ),
-  );
+  const complete = await Promise.all([2, 3, 4].map((i) => blocksComplete(firstStart + i * BATCH_SIZE)));
   assert.deepEqual(complete, [false, true, false]);
   assert.equal((await world.readProgress(run.runId.uid)).succeeded, 1);
 });
 
-test('a batch that cannot succeed: recorded as failed, exit 1; bad configuration: exit 2', async () => {
-  const run = world.runOf('job-fail');
+test('a batch that cannot succeed: one attempt, recorded as failed with its attempt, exit 1', async () => {
+  const run = runOver('job-fail', 'no_such_model', 0, 1);
   const worker = WorkerProcess.start(
-    jobEnv([world.batch('no_such_model', firstStart, { ...run, version: 1 })]),
+    jobEnv(run, { JOB_COMPLETION_INDEX: '0', JOB_INDEX_FAILURE_COUNT: '1' }),
   );
   assert.deepEqual(await worker.exited, { code: 1, signal: null });
   const progress = await world.readProgress(run.runId.uid);
-  assert.equal(progress.failed, 1);
+  assert.deepEqual([progress.failed, progress.retried], [1, 0], 'no retry inside the pod: the Job retries');
   assert.match(progress.failedBatches[0]!.error, /^unknownModel: unknown model "no_such_model"/);
+  assert.equal(progress.failedBatches[0]!.attempt, 2, 'the attempt comes from JOB_INDEX_FAILURE_COUNT');
+});
 
-  const misconfigured = WorkerProcess.start(jobEnv([], { WORKER_BATCHES: '', WORKER_BATCHES_FILE: '' }));
-  assert.deepEqual(await misconfigured.exited, { code: 2, signal: null });
-  assert.match(misconfigured.stderr, /job mode needs exactly one of WORKER_BATCHES and WORKER_BATCHES_FILE/);
+test('bad configuration exits 2: no run, or an index past the run', async () => {
+  const missing = WorkerProcess.start(jobEnv(undefined));
+  assert.deepEqual(await missing.exited, { code: 2, signal: null });
+  assert.match(missing.stderr, /WORKER_RUN is required/);
+  const beyond = WorkerProcess.start(
+    jobEnv(runOver('job-beyond', 'ingest', 0, 2), { JOB_COMPLETION_INDEX: '2' }),
+  );
+  assert.deepEqual(await beyond.exited, { code: 2, signal: null });
+  assert.ok(
+    beyond.lines.some((line) =>
+      /JOB_COMPLETION_INDEX 2 is beyond the run's 2 batches/.test(String(line.err)),
+    ),
+  );
 });

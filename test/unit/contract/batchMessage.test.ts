@@ -5,6 +5,7 @@ import {
   batchMessageFor,
   encodeBatchMessage,
   parseBatchMessage,
+  validateRunRequest,
   validateBatchMessage,
   type BatchMessage,
 } from '../../../contract/batchMessage.ts';
@@ -144,4 +145,34 @@ test('batchMessageFor turns a run and one of its batches into the message worker
     () => batchMessageFor({ ...run, chain: 'Bad' }, { minBlock: 0, maxBlock: 1 }, enqueuedAt),
     /chain name/,
   );
+});
+
+test("a run request (a Job pod's WORKER_RUN) follows the rules of its messages", () => {
+  const run = {
+    runId: valid.runId,
+    model: 'erc20_transfers',
+    version: 1,
+    chain: 'ethereum',
+    range: { minBlock: 18_000_000, maxBlock: 18_001_000 },
+    force: true,
+    maxRetriesPerBatch: 2,
+  };
+  assert.deepEqual(validateRunRequest(run), { ok: true, run });
+  assert.deepEqual(validateRunRequest({ ...run, sinkTopic: 'prod-x' }), {
+    ok: true,
+    run: { ...run, sinkTopic: 'prod-x' },
+  });
+  const refusals: [unknown, RegExp][] = [
+    [[], /run must be a JSON object/],
+    [{ ...run, range: undefined }, /range must be an object/],
+    [{ ...run, range: { minBlock: 5, maxBlock: 5 } }, /maxBlock must be greater than minBlock/],
+    [{ ...run, range: { minBlock: -1, maxBlock: 5 } }, /range.minBlock/],
+    [{ ...run, chain: 'Bad' }, /chain name "Bad"/],
+    [{ ...run, maxRetriesPerBatch: 101 }, /maxRetriesPerBatch/],
+  ];
+  for (const [value, reason] of refusals) {
+    const parsed = validateRunRequest(value);
+    assert.equal(parsed.ok, false);
+    assert.match((parsed as { reason: string }).reason, reason);
+  }
 });

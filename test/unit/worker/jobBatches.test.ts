@@ -1,46 +1,41 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { BatchMessage } from '../../../contract/batchMessage.ts';
-import { parseJobBatches, selectJobBatches } from '../../../worker-image/jobMode.ts';
+import type { RunRequest } from '../../../contract/batchMessage.ts';
+import { loadChains } from '../../../dataplane/chains.ts';
+import { jobBatches } from '../../../worker-image/jobMode.ts';
 
-function batch(minBlock: number): BatchMessage {
-  return {
-    runId: { namespace: 'default', name: 'run', uid: 'u-1' },
-    batchId: `local/ingest/${minBlock}`,
-    model: 'ingest',
-    version: 1,
-    chain: 'local',
-    minBlock,
-    maxBlock: minBlock + 100,
-    force: false,
-    maxRetriesPerBatch: 1,
-    attempt: 1,
-    enqueuedAt: '2024-10-01T00:00:00Z',
-  };
-}
+const run: RunRequest = {
+  runId: { namespace: 'default', name: 'run', uid: 'u-1' },
+  model: 'ingest',
+  version: 1,
+  chain: 'local',
+  range: { minBlock: 150, maxBlock: 420 },
+  force: false,
+  maxRetriesPerBatch: 1,
+};
 
-test('a batch list parses to its messages, in order', () => {
-  assert.deepEqual(parseJobBatches(JSON.stringify([batch(0), batch(100)])), [batch(0), batch(100)]);
-});
-
-const refusals: [string, string, RegExp][] = [
-  ['not JSON', '[{', /not JSON/],
-  ['an object', JSON.stringify(batch(0)), /non-empty array/],
-  ['empty', '[]', /non-empty array/],
-  ['an invalid entry', JSON.stringify([batch(0), { ...batch(100), chain: 'Bad' }]), /batch 1: chain/],
-  ['a batch twice', JSON.stringify([batch(0), batch(0)]), /batch 1: local\/ingest\/0 is listed twice/],
-];
-
-for (const [name, text, expected] of refusals) {
-  test(`parseJobBatches refuses ${name}`, () => {
-    assert.throws(() => parseJobBatches(text), expected);
-  });
-}
-
-test('the completion index picks one batch; without it, all', () => {
-  const batches = [batch(0), batch(100), batch(200)];
-  assert.deepEqual(selectJobBatches(batches, undefined), batches);
-  assert.deepEqual(selectJobBatches(batches, 0), [batch(0)]);
-  assert.deepEqual(selectJobBatches(batches, 2), [batch(200)]);
-  assert.throws(() => selectJobBatches(batches, 3), /JOB_COMPLETION_INDEX 3 is beyond the 3 batches/);
+test("a pod derives its batch from the run's range and its completion index, as the operator sized the Job", () => {
+  const chains = loadChains(); // local: 100-block batches
+  const cases: [index: number | undefined, expected: [number, number][]][] = [
+    [
+      undefined,
+      [
+        [100, 200],
+        [200, 300],
+        [300, 400],
+        [400, 500],
+      ],
+    ],
+    [0, [[100, 200]]],
+    [3, [[400, 500]]],
+  ];
+  for (const [index, expected] of cases) {
+    assert.deepEqual(
+      jobBatches(run, chains, index).map((batch) => [batch.minBlock, batch.maxBlock]),
+      expected,
+      `index ${index}`,
+    );
+  }
+  assert.throws(() => jobBatches(run, chains, 4), /JOB_COMPLETION_INDEX 4 is beyond the run's 4 batches/);
+  assert.throws(() => jobBatches({ ...run, chain: 'nowhere' }, chains, 0), /unknown chain "nowhere"/);
 });

@@ -24,8 +24,9 @@ test('queue mode with the defaults', () => {
     retryDelaysMs: DEFAULT_RETRY_DELAYS_MS,
     shutdownGraceMs: 25_000,
     workerName: 'host-1',
-    jobBatches: undefined,
+    jobRun: undefined,
     jobCompletionIndex: undefined,
+    jobAttempt: 1,
     lakeUrl: '/data/lake',
     gcsEndpoint: undefined,
     clickhouseUrl: 'http://default:chpass@127.0.0.1:8123',
@@ -57,16 +58,44 @@ test('prefetch follows concurrency unless set; the pod name becomes the worker n
   assert.deepEqual([explicit.concurrency, explicit.prefetch, explicit.workerName], [2, 3, 'w']);
 });
 
-test('job mode takes a batch list and an optional completion index, and needs no RabbitMQ', () => {
+const JOB_RUN = {
+  runId: { namespace: 'default', name: 'run', uid: 'u-1' },
+  model: 'ingest',
+  version: 1,
+  chain: 'local',
+  range: { minBlock: 0, maxBlock: 500 },
+  force: false,
+  maxRetriesPerBatch: 3,
+};
+
+test('job mode takes the run, an optional completion index and failure count, and needs no RabbitMQ', () => {
   const { RABBITMQ_URL: _url, WORKER_QUEUES: _queues, ...rest } = base;
   const config = parseWorkerConfig(
-    { ...rest, WORKER_MODE: 'job', WORKER_BATCHES_FILE: '/etc/batches.json', JOB_COMPLETION_INDEX: '7' },
+    {
+      ...rest,
+      WORKER_MODE: 'job',
+      WORKER_RUN: JSON.stringify(JOB_RUN),
+      JOB_COMPLETION_INDEX: '7',
+      JOB_INDEX_FAILURE_COUNT: '2',
+    },
     defaults,
   );
   assert.deepEqual(
-    [config.mode, config.jobBatches, config.jobCompletionIndex, config.rabbitmqUrl, config.queues],
-    ['job', { file: '/etc/batches.json' }, 7, undefined, []],
+    [
+      config.mode,
+      config.jobRun,
+      config.jobCompletionIndex,
+      config.jobAttempt,
+      config.rabbitmqUrl,
+      config.queues,
+    ],
+    ['job', JOB_RUN, 7, 3, undefined, []],
   );
+  const first = parseWorkerConfig(
+    { ...rest, WORKER_MODE: 'job', WORKER_RUN: JSON.stringify(JOB_RUN) },
+    defaults,
+  );
+  assert.deepEqual([first.jobCompletionIndex, first.jobAttempt], [undefined, 1]);
 });
 
 test("WORKER_RPC_* override the chains' JSON-RPC client settings, each only when set", () => {
@@ -152,19 +181,16 @@ const refusals: [string, Record<string, string | undefined>, RegExp][] = [
     { WORKER_RPC_MAX_LOGS_BLOCK_RANGE: '1.5' },
     /WORKER_RPC_MAX_LOGS_BLOCK_RANGE must be an integer/,
   ],
+  ['job mode without a run', { WORKER_MODE: 'job' }, /WORKER_RUN is required/],
+  ['job mode with a run that is not JSON', { WORKER_MODE: 'job', WORKER_RUN: '{' }, /WORKER_RUN is not JSON/],
   [
-    'job mode without batches',
-    { WORKER_MODE: 'job' },
-    /exactly one of WORKER_BATCHES and WORKER_BATCHES_FILE/,
-  ],
-  [
-    'job mode with both lists',
-    { WORKER_MODE: 'job', WORKER_BATCHES: '[]', WORKER_BATCHES_FILE: '/x' },
-    /exactly one of/,
+    'job mode with an invalid run',
+    { WORKER_MODE: 'job', WORKER_RUN: JSON.stringify({ ...JOB_RUN, chain: 'Bad' }) },
+    /WORKER_RUN: chain name "Bad"/,
   ],
   [
     'a negative index',
-    { WORKER_MODE: 'job', WORKER_BATCHES: '[]', JOB_COMPLETION_INDEX: '-1' },
+    { WORKER_MODE: 'job', WORKER_RUN: JSON.stringify(JOB_RUN), JOB_COMPLETION_INDEX: '-1' },
     /JOB_COMPLETION_INDEX must be an integer/,
   ],
 ];
@@ -175,12 +201,12 @@ for (const [name, overrides, expected] of refusals) {
   });
 }
 
-test('describeConfig hides passwords and inline batch lists', () => {
+test('describeConfig hides passwords', () => {
   const described = describeConfig(
-    parseWorkerConfig({ ...base, WORKER_MODE: 'job', WORKER_BATCHES: '[{"secret":1}]' }, defaults),
+    parseWorkerConfig({ ...base, WORKER_MODE: 'job', WORKER_RUN: JSON.stringify(JOB_RUN) }, defaults),
   );
   const text = JSON.stringify(described);
-  assert.doesNotMatch(text, /chpass|secret/);
+  assert.doesNotMatch(text, /chpass/);
   assert.equal(described.clickhouseUrl, 'http://default:***@127.0.0.1:8123/');
-  assert.deepEqual(described.jobBatches, { inline: '<inline>' });
+  assert.deepEqual(described.jobRun, JOB_RUN);
 });

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { Admin, Producer, stringSerializers } from '@platformatic/kafka';
 import kafkajs from 'kafkajs';
-import { stackEnv } from '../test/support/stackEnv.ts';
+import { stackEnv } from '../devtools/stackEnv.ts';
 
 interface BenchRecord {
   key: string;

@@ -16,7 +16,7 @@ import { createClickHouseClient, openClickHouseMarkerStore } from '../adapters/c
 import { DuckDbSession, readParquetSql } from '../adapters/parquet/duckDbSession.ts';
 import type { RunRequest } from '../contract/batchMessage.ts';
 import { modelRegistry } from '../models/registry.ts';
-import { stackEnv } from '../test/support/stackEnv.ts';
+import { stackEnv } from '../devtools/stackEnv.ts';
 import { type AnvilProcess, fillChain, startAnvil } from './benchChain.ts';
 import { type ProcessCost, assertGnuTime, runMeasured } from './measuredProcess.ts';
 import { writeSyntheticLogs } from './syntheticLogs.ts';

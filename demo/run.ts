@@ -24,8 +24,8 @@ import { loadChains, planChainBatches, requireChain } from '../dataplane/chains.
 import { INGESTION_ROOT_PATHS, modelOutputRootPath } from '../dataplane/paths.ts';
 import { DuckDbSession } from '../adapters/parquet/duckDbSession.ts';
 import { modelRegistry } from '../models/registry.ts';
-import { AnvilSession, runErc20Scenario } from '../test/support/erc20Fixture.ts';
-import { stackEnv } from '../test/support/stackEnv.ts';
+import { AnvilSession, runErc20Scenario } from '../devtools/anvil/erc20Scenario.ts';
+import { stackEnv } from '../devtools/stackEnv.ts';
 import { applyDemoWorkloads, demoKubeClients, scaleDemoWorkloads } from './demoWorkloads.ts';
 
 const NAMESPACE = 'model-runner-demo';

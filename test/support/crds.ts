@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { uniqueName } from './names.ts';
-import { repoRoot, stackEnv } from './stackEnv.ts';
+import { repoRoot, stackEnv } from '../../devtools/stackEnv.ts';
 
 const KUBE_VERSION = 'v1.35.4';
 /** The kubectl matching the local API server, as installed by `make install`. */

@@ -14,7 +14,7 @@ import {
   type KubeClients,
 } from '../../adapters/kube/index.ts';
 import { uniqueName } from './names.ts';
-import { stackEnv } from './stackEnv.ts';
+import { stackEnv } from '../../devtools/stackEnv.ts';
 
 export {
   apiStatusCode,

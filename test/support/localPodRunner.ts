@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findOrUndefined, isNotFound, kubeClients, pollUntil } from './kube.ts';
-import { repoRoot, stackEnv } from './stackEnv.ts';
+import { repoRoot, stackEnv } from '../../devtools/stackEnv.ts';
 
 /** Starts a runner serving `nodeName`; its output is appended to `logFile`. Stop it with stopLocalPodRunner. */
 export function startLocalPodRunner(nodeName: string, logFile: string): ChildProcess {

@@ -16,7 +16,7 @@ import {
   kubectl,
   kubectlOk,
 } from '../../support/crds.ts';
-import { repoRoot } from '../../support/stackEnv.ts';
+import { repoRoot } from '../../../devtools/stackEnv.ts';
 
 type Json = { [key: string]: unknown };
 

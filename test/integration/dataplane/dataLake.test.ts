@@ -11,7 +11,7 @@ import { LocalLake } from '../../../adapters/lake/localLake.ts';
 import { openLake } from '../../../adapters/lake/openLake.ts';
 import { InvalidValueError } from '../../../dataplane/validNames.ts';
 import { uniqueName } from '../../support/names.ts';
-import { stackEnv } from '../../support/stackEnv.ts';
+import { stackEnv } from '../../../devtools/stackEnv.ts';
 
 const PATH = 'ingestion/logs_v1/chain=op/dt=2024-10-01/000000001200.parquet';
 

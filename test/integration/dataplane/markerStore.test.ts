@@ -13,7 +13,7 @@ import { dataPath } from '../../../dataplane/paths.ts';
 import { InvalidValueError } from '../../../dataplane/validNames.ts';
 import { BATCH_SIZE, COMPLETENESS_CASES } from '../../support/batchCompletenessCases.ts';
 import { uniqueIdentifier } from '../../support/names.ts';
-import { stackEnv } from '../../support/stackEnv.ts';
+import { stackEnv } from '../../../devtools/stackEnv.ts';
 
 const BLOCKS = 'ingestion/blocks_v1';
 const LOGS = 'ingestion/logs_v1';

@@ -14,7 +14,7 @@ import type { ParquetRow, ParquetSchema } from '../../../dataplane/parquetSchema
 import { writeParquet } from '../../../adapters/parquet/parquetWriter.ts';
 import { InvalidValueError } from '../../../dataplane/validNames.ts';
 import { uniqueName } from '../../support/names.ts';
-import { stackEnv } from '../../support/stackEnv.ts';
+import { stackEnv } from '../../../devtools/stackEnv.ts';
 
 const SCHEMA: ParquetSchema = [
   { name: 'token_address', type: 'string' },

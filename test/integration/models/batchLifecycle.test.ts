@@ -12,8 +12,8 @@ import { INGESTION_ROOT_PATHS } from '../../../dataplane/paths.ts';
 import { BatchNotReadyError } from '../../../models/batchReadiness.ts';
 import { modelRegistry } from '../../../models/registry.ts';
 import { type WrittenOutput, runModelBatch } from '../../../models/runBatch.ts';
-import { type Erc20Scenario, runErc20Scenario } from '../../support/erc20Fixture.ts';
-import { stackEnv } from '../../support/stackEnv.ts';
+import { type Erc20Scenario, runErc20Scenario } from '../../../devtools/anvil/erc20Scenario.ts';
+import { stackEnv } from '../../../devtools/stackEnv.ts';
 import {
   type ModelTestStack,
   batchOptions,

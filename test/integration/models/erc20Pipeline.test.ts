@@ -17,8 +17,8 @@ import {
   type Erc20Scenario,
   ZERO_ADDRESS,
   runErc20Scenario,
-} from '../../support/erc20Fixture.ts';
-import { stackEnv } from '../../support/stackEnv.ts';
+} from '../../../devtools/anvil/erc20Scenario.ts';
+import { stackEnv } from '../../../devtools/stackEnv.ts';
 import {
   type ModelTestStack,
   batchesCovering,

@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { modelRegistry } from '../../../models/registry.ts';
 import type { RunTotals } from '../../../cli/model-runner.ts';
-import { type Erc20Scenario, runErc20Scenario } from '../../support/erc20Fixture.ts';
+import { type Erc20Scenario, runErc20Scenario } from '../../../devtools/anvil/erc20Scenario.ts';
 import { uniqueName } from '../../support/names.ts';
-import { repoRoot, stackEnv } from '../../support/stackEnv.ts';
+import { repoRoot, stackEnv } from '../../../devtools/stackEnv.ts';
 import {
   type ModelTestStack,
   batchesCovering,

@@ -19,7 +19,7 @@ import { DuckDbSession, duckDbString } from '../../../adapters/parquet/duckDbSes
 import type { RegisteredModel } from '../../../models/modelRegistry.ts';
 import { type BatchSummary, type RunModelBatchOptions, runModelBatch } from '../../../models/runBatch.ts';
 import { uniqueIdentifier, uniqueName } from '../../support/names.ts';
-import { stackEnv } from '../../support/stackEnv.ts';
+import { stackEnv } from '../../../devtools/stackEnv.ts';
 
 export const silentLogger = pino({ level: 'silent' });
 

@@ -9,7 +9,7 @@ import {
   type TokenMetadataLoader,
 } from '../../../adapters/redis/tokenMetadataCache.ts';
 import { uniqueName } from '../../support/names.ts';
-import { stackEnv } from '../../support/stackEnv.ts';
+import { stackEnv } from '../../../devtools/stackEnv.ts';
 
 const TOKEN_A = `0x${'a1'.repeat(20)}`;
 const TOKEN_B = `0x${'b2'.repeat(20)}`;

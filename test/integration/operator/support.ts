@@ -4,7 +4,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { kubeConfig } from '../../support/kube.ts';
-import { stackEnv } from '../../support/stackEnv.ts';
+import { stackEnv } from '../../../devtools/stackEnv.ts';
 import { loadKubeConfig } from '../../../adapters/kube/index.ts';
 
 export interface CapturedLog {

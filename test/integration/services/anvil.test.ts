@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { stackEnv } from '../../support/stackEnv.ts';
+import { stackEnv } from '../../../devtools/stackEnv.ts';
 
 async function rpc<T>(method: string, params: unknown[] = []): Promise<T> {
   const response = await fetch(stackEnv().ETH_RPC_URL, {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { Storage } from '@google-cloud/storage';
-import { stackEnv } from '../../support/stackEnv.ts';
+import { stackEnv } from '../../../devtools/stackEnv.ts';
 import { uniqueName } from '../../support/names.ts';
 
 const storage = new Storage({ apiEndpoint: stackEnv().GCS_ENDPOINT, projectId: 'model-runner-local' });

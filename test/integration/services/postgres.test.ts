@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
-import { stackEnv } from '../../support/stackEnv.ts';
+import { stackEnv } from '../../../devtools/stackEnv.ts';
 import { uniqueIdentifier } from '../../support/names.ts';
 
 const schema = uniqueIdentifier('svc_pg');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import amqp from 'amqplib';
-import { stackEnv } from '../../support/stackEnv.ts';
+import { stackEnv } from '../../../devtools/stackEnv.ts';
 import { uniqueIdentifier } from '../../support/names.ts';
 
 const queue = uniqueIdentifier('svc_rabbitmq');

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { parseEnvFile, repoRoot, stackEnv } from '../../support/stackEnv.ts';
+import { parseEnvFile, repoRoot, stackEnv } from '../../../devtools/stackEnv.ts';
 
 const workDir = mkdtempSync(join(tmpdir(), 'stack-env-'));
 after(() => rmSync(workDir, { recursive: true, force: true }));

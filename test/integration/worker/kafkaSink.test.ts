@@ -5,7 +5,7 @@ import { after, test } from 'node:test';
 import { Admin } from '@platformatic/kafka';
 import { sinkRecordHeaders, sinkRecordKey, sinkTopicName } from '../../../adapters/kafka/sinkNames.ts';
 import { KafkaSink, parseBrokers, type SinkRecord } from '../../../adapters/kafka/sinkProducer.ts';
-import { stackEnv } from '../../support/stackEnv.ts';
+import { stackEnv } from '../../../devtools/stackEnv.ts';
 import { deleteTopic, quietLogger, readAllRecords, uniqueChain } from './support.ts';
 
 const brokers = parseBrokers(stackEnv().KAFKA_BROKERS);

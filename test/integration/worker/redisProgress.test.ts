@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import IORedis from 'ioredis';
 import { RunProgressStore } from '../../../adapters/redis/progress.ts';
 import { uniqueName } from '../../support/names.ts';
-import { stackEnv } from '../../support/stackEnv.ts';
+import { stackEnv } from '../../../devtools/stackEnv.ts';
 
 let redis: InstanceType<typeof IORedis.Redis>;
 let prefix: string;

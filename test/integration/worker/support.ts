@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { RabbitConnection } from '../../../adapters/rabbitmq/connection.ts';
 import { deleteWorkQueueTopology } from '../../../adapters/rabbitmq/topology.ts';
 import { uniqueIdentifier } from '../../support/names.ts';
-import { stackEnv } from '../../support/stackEnv.ts';
+import { stackEnv } from '../../../devtools/stackEnv.ts';
 
 export function quietLogger(): Logger {
   return pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });

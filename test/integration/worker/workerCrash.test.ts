@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { INGESTION_ROOT_PATHS, modelOutputRootPath } from '../../../dataplane/paths.ts';
-import { AnvilSession, runErc20Scenario } from '../../support/erc20Fixture.ts';
-import { stackEnv } from '../../support/stackEnv.ts';
+import { AnvilSession, runErc20Scenario } from '../../../devtools/anvil/erc20Scenario.ts';
+import { stackEnv } from '../../../devtools/stackEnv.ts';
 import { ClickHouseGate } from './clickhouseGate.ts';
 import { FlakyRpc } from './flakyRpc.ts';
 import { eventually } from './support.ts';

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { INGESTION_ROOT_PATHS, modelOutputRootPath } from '../../../dataplane/paths.ts';
-import { AnvilSession, runErc20Scenario, type Erc20Scenario } from '../../support/erc20Fixture.ts';
-import { stackEnv } from '../../support/stackEnv.ts';
+import { AnvilSession, runErc20Scenario, type Erc20Scenario } from '../../../devtools/anvil/erc20Scenario.ts';
+import { stackEnv } from '../../../devtools/stackEnv.ts';
 import type { ConsumedRecord } from './support.ts';
 import { WorkerProcess } from './workerProcess.ts';
 import { BATCH_SIZE, batchStart, WorkerTestWorld } from './workerHarness.ts';

@@ -18,7 +18,7 @@ import { RunProgressStore, type RunProgress } from '../../../adapters/redis/prog
 import { loadChains, parseChains, requireChain } from '../../../dataplane/chains.ts';
 import { modelRegistry } from '../../../models/registry.ts';
 import { uniqueIdentifier, uniqueName } from '../../support/names.ts';
-import { stackEnv } from '../../support/stackEnv.ts';
+import { stackEnv } from '../../../devtools/stackEnv.ts';
 import {
   deleteTopic,
   eventually,

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { RunRequest } from '../../../contract/batchMessage.ts';
 import { INGESTION_ROOT_PATHS } from '../../../dataplane/paths.ts';
-import { AnvilSession } from '../../support/erc20Fixture.ts';
-import { stackEnv } from '../../support/stackEnv.ts';
+import { AnvilSession } from '../../../devtools/anvil/erc20Scenario.ts';
+import { stackEnv } from '../../../devtools/stackEnv.ts';
 import { WorkerProcess } from './workerProcess.ts';
 import { BATCH_SIZE, batchStart, WorkerTestWorld } from './workerHarness.ts';
 

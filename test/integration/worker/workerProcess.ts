@@ -2,7 +2,7 @@
 // collects its pino lines, and stops it by its own PID only.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { repoRoot } from '../../support/stackEnv.ts';
+import { repoRoot } from '../../../devtools/stackEnv.ts';
 
 export interface LogLine {
   level: number;

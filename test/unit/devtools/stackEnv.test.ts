@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { StackEnv } from '../support/stackEnv.ts';
-import { chainDefaults, parseEnvFile } from '../support/stackEnv.ts';
+import type { StackEnv } from '../../../devtools/stackEnv.ts';
+import { chainDefaults, parseEnvFile } from '../../../devtools/stackEnv.ts';
 
 test('parseEnvFile reads export lines and ignores the rest', () => {
   const parsed = parseEnvFile(

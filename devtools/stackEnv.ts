@@ -36,7 +36,7 @@ const REQUIRED_KEYS: (keyof StackEnv)[] = [
   'MODEL_RUNNER_STACK_DIR',
 ];
 
-export const repoRoot = resolve(import.meta.dirname, '..', '..');
+export const repoRoot = resolve(import.meta.dirname, '..');
 
 /** Parses `export KEY="value"` lines; anything else is ignored. */
 export function parseEnvFile(text: string): Record<string, string> {

@@ -1,7 +1,7 @@
-// ERC-20 tokens on the stack's anvil, and a transfer scenario whose every event the
-// test knows in advance. anvil is shared by tests running in parallel: everything
-// here is keyed by this fixture's own contract addresses and recorded block numbers,
-// never by "the next block" or a contiguous range.
+// ERC-20 tokens on an anvil node, and a transfer scenario whose every event the caller
+// knows in advance: shared by the tests, the demo and the benchmarks. anvil is shared by
+// tests running in parallel, so everything here is keyed by this scenario's own contract
+// addresses and recorded block numbers, never by "the next block" or a contiguous range.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

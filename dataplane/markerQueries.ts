@@ -13,6 +13,7 @@ import { completeBatchHavingSql } from './batchCompleteness.ts';
 import {
   type CompleteBatch,
   type CoverageQuery,
+  type DayRange,
   type DtCoverageRow,
   type Marker,
   type MarkersTable,
@@ -307,6 +308,37 @@ WHERE (root_path, batch_start) IN (SELECT root_path, batch_start FROM (${complet
   AND part_dt >= ${sqlDate(query.fromDt)} AND part_dt <= ${sqlDate(query.toDt)}
 GROUP BY root_path, part_dt
 ORDER BY root_path, dt`;
+}
+
+/**
+ * The blocks of each day in the complete batches of one root path: per day, the first and the
+ * end block of its parts. What `spec.dates` resolves through.
+ */
+export function dayRangesSql(table: MarkersTable, query: CoverageSqlQuery): string {
+  dtRange(query.fromDt, query.toDt);
+  const filter = {
+    chain: query.chain,
+    rootPaths: query.rootPaths,
+    fromDt: addDays(query.fromDt, -COVERAGE_MARGIN_DAYS),
+    toDt: addDays(query.toDt, COVERAGE_MARGIN_DAYS),
+  };
+  return `SELECT
+  toString(part_dt) AS dt,
+  min(part_min_block) AS min_block,
+  max(part_max_block) AS max_block
+FROM (${latestPartsSql(table, filter)})
+WHERE (root_path, batch_start) IN (SELECT root_path, batch_start FROM (${completeBatchesInnerSql(table, filter)}))
+  AND part_dt >= ${sqlDate(query.fromDt)} AND part_dt <= ${sqlDate(query.toDt)}
+GROUP BY part_dt
+ORDER BY dt`;
+}
+
+export function parseDayRangeRow(row: JsonRow): DayRange {
+  return {
+    dt: stringField(row, 'dt'),
+    minBlock: integerField(row, 'min_block'),
+    maxBlock: integerField(row, 'max_block'),
+  };
 }
 
 // Results. Numbers arrive as strings (64-bit) or numbers (32-bit); both are checked.

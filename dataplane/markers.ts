@@ -144,6 +144,8 @@ export interface MarkerStore {
   pendingBatches(query: PendingBatchesQuery): Promise<PendingBatch[]>;
   /** Per root path and day, what the complete batches cover (days without data omitted). */
   coverage(query: CoverageQuery): Promise<DtCoverageRow[]>;
+  /** Per day, the blocks the complete batches of one root path hold (days without data omitted). */
+  dayRanges(query: CoverageQuery): Promise<DayRange[]>;
   close(): Promise<void>;
 }
 

@@ -49,6 +49,23 @@ async function deadLetter(
   return 'ack';
 }
 
+/** A Redis outage must not drop work: when the flag cannot be read, the batch is worked. */
+async function isRunCancelled(
+  deps: QueueDeliveryDeps,
+  logger: Logger,
+  message: BatchMessage,
+): Promise<boolean> {
+  try {
+    return await deps.progress.isCancelled(message.runId.uid);
+  } catch (error) {
+    logger.warn(
+      { err: (error as Error).message },
+      'could not read whether the run is cancelled; working the batch',
+    );
+    return false;
+  }
+}
+
 export function createDeliveryHandler(deps: QueueDeliveryDeps): DeliveryHandler {
   return async (delivery, signal) => {
     const parsed = parseBatchMessage(delivery.body);
@@ -74,6 +91,13 @@ export function createDeliveryHandler(deps: QueueDeliveryDeps): DeliveryHandler 
         { reason: 'misrouted', error: wrongQueue, attempt: message.attempt },
         message,
       );
+    }
+
+    if (await isRunCancelled(deps, logger, message)) {
+      // The ModelRun was deleted or ended: its batches left on a shared queue are not worked.
+      deps.metrics.batches.inc({ model: message.model, chain: message.chain, result: 'cancelled' });
+      logger.info('run cancelled; batch dropped');
+      return 'ack';
     }
 
     const result = await attemptBatch(message, signal, {

@@ -15,6 +15,8 @@ import {
   completeBatchMarkersSql,
   completeBatchesSql,
   coverageSql,
+  dayRangesSql,
+  parseDayRangeRow,
   createDatabaseSql,
   createMarkersTableSql,
   markerInsertRow,
@@ -27,6 +29,7 @@ import {
 import {
   type CompleteBatch,
   type CoverageQuery,
+  type DayRange,
   DEFAULT_MARKERS_TABLE,
   type DtCoverageRow,
   type Marker,
@@ -130,6 +133,11 @@ export class ClickHouseMarkerStore implements MarkerStore {
   async coverage(query: CoverageQuery): Promise<DtCoverageRow[]> {
     const rows = await this.select(coverageSql(this.table, { ...query, chain: this.chain(query.chain) }));
     return rows.map(parseCoverageRow);
+  }
+
+  async dayRanges(query: CoverageQuery): Promise<DayRange[]> {
+    const rows = await this.select(dayRangesSql(this.table, { ...query, chain: this.chain(query.chain) }));
+    return rows.map(parseDayRangeRow);
   }
 
   async close(): Promise<void> {

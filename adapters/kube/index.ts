@@ -11,6 +11,7 @@ export { createKubeClients, type KubeClients } from './kubeClients.ts';
 export {
   jsonPatch,
   mergePatch,
+  metadataOnly,
   serverSideApply,
   strategicMergePatch,
   withTimeout,

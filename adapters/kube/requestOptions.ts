@@ -15,6 +15,14 @@ export const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatc
 export const strategicMergePatch = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
 /** Server-side apply: pass `fieldManager` and `force: true` with it; the body names apiVersion, kind, name, namespace. */
 export const serverSideApply = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
+/**
+ * The object's metadata only (PartialObjectMetadata): e.g. to learn that a Secret exists
+ * without its data ever leaving the API server.
+ */
+export const metadataOnly = setHeaderOptions(
+  'Accept',
+  'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1',
+);
 
 /**
  * Aborts the call after `ms` (and with `signal`, when given): client-node sets no timeout,

@@ -3,7 +3,7 @@
 // model, chain, dataset, queue, outcome, and a failure reason from a fixed vocabulary.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-export type BatchResult = 'succeeded' | 'skipped' | 'retried' | 'deadLettered' | 'requeued';
+export type BatchResult = 'succeeded' | 'skipped' | 'retried' | 'deadLettered' | 'requeued' | 'cancelled';
 
 export interface WorkerMetrics {
   registry: Registry;

@@ -14,6 +14,8 @@ export type HeaderValue = string | number | boolean;
 
 export interface PublishOptions {
   headers?: Record<string, HeaderValue>;
+  /** Default: a random id. A deterministic one lets a consumer tell a re-sent message. */
+  messageId?: string;
 }
 
 /** Headers the worker sets on a dead-lettered batch: what the operator and a person see in the DLQ. */
@@ -70,7 +72,7 @@ export class RabbitPublisher {
     options: PublishOptions = {},
   ): Promise<void> {
     const channel = await this.#confirmChannel();
-    const messageId = randomUUID();
+    const messageId = options.messageId ?? randomUUID();
     const confirmed = new Promise<void>((resolve, reject) => {
       const accepted = channel.publish(
         exchange,
@@ -102,11 +104,16 @@ export class RabbitPublisher {
     await confirmed;
   }
 
-  /** Enqueues a batch on a work queue (the operator's dispatcher uses this). */
+  /**
+   * Enqueues a batch on a work queue (the operator's dispatcher uses this). The message id is a
+   * function of the run, the batch and the attempt, so a message re-sent after an operator
+   * restart carries the id of the first.
+   */
   async publishBatch(workQueue: string, message: BatchMessage): Promise<void> {
     assertWorkQueueName(workQueue);
     await this.publish('', workQueue, encodeBatchMessage(message), {
       headers: { 'batch-id': message.batchId, model: message.model, attempt: message.attempt },
+      messageId: `${message.runId.uid}/${message.batchId}/${message.attempt}`,
     });
   }
 

@@ -7,6 +7,8 @@
 //   <prefix>run:<uid>:outcomes   hash: batchId → latest outcome (what makes reports idempotent)
 //   <prefix>run:<uid>:failures   hash: batchId → JSON {error, attempt, failedAt}, at most
 //                                      maxFailures entries; removed when the batch later succeeds
+//   <prefix>run:<uid>:dispatched set: batchIds the operator has sent (its dispatch ledger)
+//   <prefix>run:<uid>:cancelled  flag: the run is gone or ended; workers drop its queued batches
 //
 // Every key expires `ttlSeconds` after the last report, so finished runs do not pile up.
 import type IORedis from 'ioredis';
@@ -78,6 +80,14 @@ export interface FailedBatch {
   failedAt: Date;
 }
 
+export interface RunKeys {
+  progress: string;
+  outcomes: string;
+  failures: string;
+  dispatched: string;
+  cancelled: string;
+}
+
 export interface RunProgress {
   succeeded: number;
   skipped: number;
@@ -128,10 +138,16 @@ export class RunProgressStore {
     this.#ttlSeconds = options.ttlSeconds ?? DEFAULT_PROGRESS_TTL_SECONDS;
   }
 
-  keys(runUid: string): { progress: string; outcomes: string; failures: string } {
+  keys(runUid: string): RunKeys {
     assertUid(runUid);
     const base = `${this.#prefix}run:${runUid}`;
-    return { progress: `${base}:progress`, outcomes: `${base}:outcomes`, failures: `${base}:failures` };
+    return {
+      progress: `${base}:progress`,
+      outcomes: `${base}:outcomes`,
+      failures: `${base}:failures`,
+      dispatched: `${base}:dispatched`,
+      cancelled: `${base}:cancelled`,
+    };
   }
 
   /** Records a batch's outcome; true when it changed the counts, false for a repeat. */
@@ -213,9 +229,50 @@ export class RunProgressStore {
     };
   }
 
-  /** Forgets a run (the operator's finalizer, when the ModelRun is deleted). */
+  /** The latest outcome of every batch reported so far, by batch id. */
+  async readOutcomes(runUid: string): Promise<Map<string, BatchOutcome>> {
+    const outcomes = await this.#redis.hgetall(this.keys(runUid).outcomes);
+    return new Map(
+      Object.entries(outcomes).filter((entry): entry is [string, BatchOutcome] =>
+        BATCH_OUTCOMES.includes(entry[1] as BatchOutcome),
+      ),
+    );
+  }
+
+  /**
+   * The operator's dispatch ledger: batches it has sent. Written after the broker confirmed
+   * them, so a restart re-sends at most the batches between a confirm and this write (a
+   * duplicate message is harmless: the worker skips a complete batch) and never loses one.
+   */
+  async recordDispatched(runUid: string, batchIds: readonly string[]): Promise<void> {
+    if (batchIds.length === 0) return;
+    for (const batchId of batchIds) {
+      if (!BATCH_ID_PATTERN.test(batchId)) throw new Error(`invalid batch id ${JSON.stringify(batchId)}`);
+    }
+    const key = this.keys(runUid).dispatched;
+    await this.#redis
+      .multi()
+      .sadd(key, ...batchIds)
+      .expire(key, this.#ttlSeconds)
+      .exec();
+  }
+
+  async readDispatched(runUid: string): Promise<Set<string>> {
+    return new Set(await this.#redis.smembers(this.keys(runUid).dispatched));
+  }
+
+  /** The run was deleted or ended early: workers drop its batches still waiting on a queue. */
+  async markCancelled(runUid: string): Promise<void> {
+    await this.#redis.set(this.keys(runUid).cancelled, '1', 'EX', this.#ttlSeconds);
+  }
+
+  async isCancelled(runUid: string): Promise<boolean> {
+    return (await this.#redis.exists(this.keys(runUid).cancelled)) === 1;
+  }
+
+  /** Forgets a run entirely. */
   async deleteRun(runUid: string): Promise<void> {
     const keys = this.keys(runUid);
-    await this.#redis.del(keys.progress, keys.outcomes, keys.failures);
+    await this.#redis.del(keys.progress, keys.outcomes, keys.failures, keys.dispatched, keys.cancelled);
   }
 }

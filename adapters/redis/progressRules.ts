@@ -3,9 +3,9 @@
 // counted once, under its latest outcome, and a success is final. The Lua script in
 // progress.ts applies exactly this table atomically; the unit tests hold the table.
 
-export type BatchOutcome = 'succeeded' | 'skipped' | 'failed';
+import type { BatchOutcome } from '../../contract/batchOutcomes.ts';
 
-export const BATCH_OUTCOMES: readonly BatchOutcome[] = ['succeeded', 'skipped', 'failed'];
+export { BATCH_OUTCOMES, type BatchOutcome } from '../../contract/batchOutcomes.ts';
 
 export interface OutcomeChange {
   /** Whether the report changes anything at all. */

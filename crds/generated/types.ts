@@ -88,7 +88,7 @@ export interface ModelRunSpec {
    */
   ttlSecondsAfterFinished?: number;
   /**
-   * Pause the run: no new batches are dispatched (queued messages are held back, the Job is suspended) until it is set back to false. Batches already being worked finish. The deadline does not count while suspended.
+   * Pause the run: no new batches are dispatched (batches not yet sent stay back; an Indexed Job is suspended) until it is set back to false. Batches already sent are worked. The deadline does not count while suspended.
    */
   suspend?: boolean;
   /**
@@ -247,6 +247,10 @@ export interface ModelRunStatus {
    */
   lastProgressAt?: string;
   /**
+   * Seconds the run has spent suspended, not counted against activeDeadlineSeconds.
+   */
+  suspendedSeconds?: number;
+  /**
    * Current conditions, one per type, e.g. Planned, Progressing, Suspended, Complete, Failed (metav1.Condition).
    *
    * @maxItems 16
@@ -264,7 +268,7 @@ export interface ModelRunStatus {
   message?: string;
 }
 /**
- * Batch counts. total = skipped + queued + succeeded + failed once planned.
+ * Batch counts; once planned, total = skipped + waiting + queued + succeeded + failed.
  */
 export interface BatchCounts {
   /**
@@ -272,11 +276,15 @@ export interface BatchCounts {
    */
   total?: number;
   /**
-   * Batches skipped because their output markers were already complete (never counted with force).
+   * Batches whose output markers were already complete, so nothing was written (never counted with force).
    */
   skipped?: number;
   /**
-   * Batches dispatched and not finished yet (waiting in the queue or being worked).
+   * Batches not dispatched yet: waiting for their inputs, for the chain's safe tip, for a dispatch slot, or for the run to resume.
+   */
+  waiting?: number;
+  /**
+   * Batches dispatched and not finished yet (waiting in the queue, being worked, or waiting for a retry).
    */
   queued?: number;
   /**

@@ -1,0 +1,195 @@
+// The operator process: `node operator/main.ts` (make run, or the Deployment make deploy
+// installs). Configuration: operatorConfig.ts. Informers warm up at once; controllers reconcile
+// only while this replica holds the leader Lease; SIGTERM releases it so another replica takes
+// over at once.
+import { readFileSync } from 'node:fs';
+import IORedis from 'ioredis';
+import pino from 'pino';
+import { openMarkerStore } from '../adapters/clickhouse/index.ts';
+import {
+  CustomResourceClient,
+  EventRecorder,
+  createKubeClients,
+  customResourceType,
+  listWatchClient,
+  loadKubeConfig,
+} from '../adapters/kube/index.ts';
+import { BatchDispatcher } from '../adapters/rabbitmq/batchDispatcher.ts';
+import { RabbitConnection } from '../adapters/rabbitmq/connection.ts';
+import { RunProgressStore } from '../adapters/redis/progress.ts';
+import type { ModelRun } from '../crds/generated/types.ts';
+import { API_GROUP, API_VERSION, MODEL_RUN } from '../crds/kinds.ts';
+import { ModelRunController } from '../controllers/modelrun/modelRunController.ts';
+import {
+  workerPodEnv,
+  describeOperatorConfig,
+  OperatorConfigError,
+  parseOperatorConfig,
+} from './operatorConfig.ts';
+import { modelRunPorts } from './modelRunWiring.ts';
+import {
+  ControllerManager,
+  Informer,
+  LeaderElector,
+  controllerOwnerKeys,
+  createOperatorMetrics,
+  informerRestartHook,
+  startOperatorMetricsServer,
+} from './runtime/index.ts';
+
+const EXIT_CONFIG = 2;
+
+function readConfig() {
+  try {
+    const source =
+      process.env.OPERATOR_CONFIG ??
+      (process.env.OPERATOR_CONFIG_FILE ? readFileSync(process.env.OPERATOR_CONFIG_FILE, 'utf8') : undefined);
+    return parseOperatorConfig(process.env, source, (path) => readFileSync(path, 'utf8'));
+  } catch (error) {
+    if (error instanceof OperatorConfigError || (error as NodeJS.ErrnoException).code === 'ENOENT') {
+      process.stderr.write(`operator configuration: ${(error as Error).message}\n`);
+      process.exit(EXIT_CONFIG);
+    }
+    throw error;
+  }
+}
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  const log = pino({ level: config.logLevel, base: { operator: config.identity } });
+  process.on('unhandledRejection', (reason) => {
+    log.fatal({ err: (reason as Error)?.message ?? String(reason) }, 'unhandled rejection');
+    process.exit(1);
+  });
+  log.info({ config: describeOperatorConfig(config) }, 'operator starting');
+
+  const kube = createKubeClients(loadKubeConfig(process.env));
+  const metrics = createOperatorMetrics();
+  const manager = new ControllerManager({ log, metrics });
+  const watch = listWatchClient(kube.config);
+  const runType = customResourceType(MODEL_RUN);
+  const runCache = new Informer<ModelRun>({
+    name: 'modelruns',
+    resource: { ...runType, namespace: config.watchNamespace },
+    client: watch,
+    log,
+    onRestart: informerRestartHook(metrics, 'modelruns'),
+  });
+  const jobCache = new Informer({
+    name: 'jobs',
+    resource: {
+      group: 'batch',
+      version: 'v1',
+      plural: 'jobs',
+      namespace: config.watchNamespace,
+      labelSelector: 'app.kubernetes.io/managed-by=model-runner',
+    },
+    client: watch,
+    log,
+    onRestart: informerRestartHook(metrics, 'jobs'),
+  });
+
+  const redis = new IORedis.Redis(config.endpoints.redisUrl, {
+    maxRetriesPerRequest: 2,
+    connectTimeout: 5_000,
+  });
+  redis.on('error', (error: Error) => log.warn({ err: error.message }, 'redis error'));
+  const markers = await openMarkerStore(config.endpoints.clickhouseUrl, {
+    database: config.clickhouseDatabase,
+    chains: config.chains,
+  });
+  // Planning reads the markers: the table exists before the first reconcile (workers create it too).
+  await markers
+    .ensureTable()
+    .catch((error: unknown) =>
+      log.warn({ err: (error as Error).message }, 'could not create the marker table yet; reconciles retry'),
+    );
+  const rabbit = await RabbitConnection.open({
+    url: config.endpoints.rabbitmqUrl,
+    connectionName: `model-runner-operator/${config.identity}`,
+    logger: log,
+  });
+  const dispatcher = new BatchDispatcher(rabbit, log);
+  const events = new EventRecorder({ events: kube.events, reportingInstance: config.identity, log });
+  const controller = new ModelRunController(
+    modelRunPorts({
+      kube,
+      runs: new CustomResourceClient<ModelRun>(kube.customObjects, runType),
+      runCache,
+      events,
+      markers,
+      progress: new RunProgressStore(redis, { prefix: config.progressPrefix }),
+      dispatcher,
+      rpcUrls: config.rpcUrls,
+      settings: {
+        chains: config.chains,
+        worker: {
+          image: config.worker.image,
+          secretName: config.worker.secretName,
+          ...(config.worker.schedulerName ? { schedulerName: config.worker.schedulerName } : {}),
+          env: workerPodEnv(config),
+        },
+        maxInFlightPerRun: config.maxInFlightPerRun,
+        statusIntervalMs: config.statusIntervalMs,
+        waitPollMs: config.waitPollMs,
+      },
+      log,
+    }),
+  );
+  manager.register({
+    name: 'modelrun',
+    primary: runCache,
+    secondary: [
+      {
+        informer: jobCache,
+        keysFor: controllerOwnerKeys({ apiVersion: `${API_GROUP}/${API_VERSION}`, kind: 'ModelRun' }),
+      },
+    ],
+    reconcile: (key, _signal, reconcileLog) => controller.reconcile(key, reconcileLog),
+    concurrency: 4,
+  });
+  manager.startInformers();
+
+  const server = await startOperatorMetricsServer({
+    metrics,
+    host: config.metricsHost,
+    port: config.metricsPort,
+    health: () => manager.health(),
+    ready: () => manager.readiness(),
+  });
+  log.info({ host: config.metricsHost, port: server.port }, 'metrics listening');
+
+  const elector = new LeaderElector({
+    coordination: kube.coordination,
+    namespace: config.namespace,
+    name: config.leaseName,
+    identity: config.identity,
+    log,
+    onStartedLeading: (signal) => manager.lead(signal),
+    onLeadershipChange: (leading) => metrics.leader.set(leading ? 1 : 0),
+  });
+  elector.start();
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    log.info({ signal }, 'operator stopping: releasing the lease');
+    await elector.release();
+    await manager.stopInformers();
+    await dispatcher.close();
+    await rabbit.close().catch(() => undefined);
+    await markers.close().catch(() => undefined);
+    redis.disconnect();
+    await server.close();
+    log.info('operator stopped');
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`operator failed: ${(error as Error)?.stack ?? String(error)}\n`);
+  process.exit(1);
+});

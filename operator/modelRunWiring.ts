@@ -1,0 +1,146 @@
+// The ModelRun controller's ports, served by the real clients: the Kubernetes API (through
+// adapters/kube), RabbitMQ (one shared connection), Redis (the run ledger), ClickHouse (the
+// markers) and the chains' JSON-RPC endpoints (the safe tip, cached for a few seconds).
+import type { V1Job } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { EthereumRpc } from '../adapters/ethereum/ethereumRpc.ts';
+import { JsonRpcClient } from '../adapters/ethereum/jsonRpcClient.ts';
+import {
+  type CustomResourceClient,
+  type EventRecorder,
+  type KubeClients,
+  findOrUndefined,
+  isNotFound,
+  mergePatch,
+  metadataOnly,
+} from '../adapters/kube/index.ts';
+import type { BatchDispatcher } from '../adapters/rabbitmq/batchDispatcher.ts';
+import type { RunProgressStore } from '../adapters/redis/progress.ts';
+import { lastSafeBlock } from '../dataplane/batches.ts';
+import type { MarkerStore } from '../dataplane/markers.ts';
+import type { ModelRun } from '../crds/generated/types.ts';
+import { fieldManagerFor, MODEL_RUN } from '../crds/kinds.ts';
+import type { ModelRunPorts, ModelRunSettings } from '../controllers/modelrun/modelRunPorts.ts';
+import type { Informer } from './runtime/index.ts';
+
+/** A chain's tip is read at most this often per chain. */
+const TIP_CACHE_MS = 2_000;
+
+export interface ModelRunWiring {
+  kube: KubeClients;
+  runs: CustomResourceClient<ModelRun>;
+  runCache: Informer<ModelRun>;
+  events: EventRecorder;
+  markers: MarkerStore;
+  progress: RunProgressStore;
+  dispatcher: BatchDispatcher;
+  rpcUrls: ReadonlyMap<string, string>;
+  settings: ModelRunSettings;
+  log: Logger;
+}
+
+function chainTips(
+  rpcUrls: ReadonlyMap<string, string>,
+  settings: ModelRunSettings,
+  log: Logger,
+): ModelRunPorts['tips'] {
+  const clients = new Map<string, EthereumRpc>();
+  const cached = new Map<string, { at: number; value: number }>();
+  return {
+    async lastSafeBlock(chainName) {
+      const url = rpcUrls.get(chainName);
+      const chain = settings.chains.get(chainName);
+      if (!url || !chain) return undefined;
+      const hit = cached.get(chainName);
+      if (hit && Date.now() - hit.at < TIP_CACHE_MS) return hit.value;
+      let rpc = clients.get(chainName);
+      if (!rpc) {
+        rpc = new EthereumRpc(new JsonRpcClient({ url, maxAttempts: 2, timeoutMs: 5_000, logger: log }));
+        clients.set(chainName, rpc);
+      }
+      try {
+        const value = lastSafeBlock(await rpc.blockNumber(), chain.tipSafetyBlocks);
+        cached.set(chainName, { at: Date.now(), value });
+        return value;
+      } catch (error) {
+        log.warn({ chain: chainName, err: (error as Error).message }, 'could not read the chain tip');
+        return hit?.value;
+      }
+    },
+  };
+}
+
+export function modelRunPorts(wiring: ModelRunWiring): ModelRunPorts {
+  const { kube, runs, progress, log } = wiring;
+  const fieldManager = fieldManagerFor(MODEL_RUN);
+  return {
+    runs: {
+      get: (namespace, name) => wiring.runCache.get(namespace, name),
+      applyStatus: async (run, status) => {
+        await runs.applyStatus(run, status, fieldManager);
+      },
+      addFinalizer: (run, finalizer) => runs.addFinalizer(run, finalizer),
+      removeFinalizer: async (run, finalizer) => {
+        await runs.removeFinalizer(run, finalizer);
+      },
+      delete: async (run) => {
+        await runs.delete(run.metadata?.namespace ?? '', run.metadata?.name ?? '', {
+          propagationPolicy: 'Background',
+          uid: run.metadata?.uid,
+        });
+      },
+    },
+    jobs: {
+      get: (namespace, name) => findOrUndefined(() => kube.batch.readNamespacedJob({ namespace, name })),
+      create: async (job: V1Job) => {
+        await kube.batch.createNamespacedJob({ namespace: job.metadata?.namespace ?? '', body: job });
+      },
+      setSuspend: async (namespace, name, suspend) => {
+        await kube.batch.patchNamespacedJob({ namespace, name, body: { spec: { suspend } } }, mergePatch);
+      },
+      delete: async (namespace, name) => {
+        try {
+          await kube.batch.deleteNamespacedJob({ namespace, name, propagationPolicy: 'Background' });
+        } catch (error) {
+          if (!isNotFound(error)) throw error;
+        }
+      },
+    },
+    secrets: {
+      // Metadata only: the operator learns that the Secret exists, never what it holds.
+      exists: async (namespace, name) =>
+        (await findOrUndefined(() => kube.core.readNamespacedSecret({ namespace, name }, metadataOnly))) !==
+        undefined,
+    },
+    markers: wiring.markers,
+    ledger: {
+      outcomes: (uid) => progress.readOutcomes(uid),
+      failures: async (uid) => {
+        const read = await progress.readProgress(uid);
+        return new Map(
+          read.failedBatches.map((failure) => [
+            failure.batchId,
+            { error: failure.error, attempt: failure.attempt, failedAt: failure.failedAt },
+          ]),
+        );
+      },
+      lastProgressAt: async (uid) => (await progress.readProgress(uid)).lastProgressAt,
+      dispatched: (uid) => progress.readDispatched(uid),
+      recordDispatched: (uid, ids) => progress.recordDispatched(uid, ids),
+      markCancelled: (uid) => progress.markCancelled(uid),
+    },
+    queues: wiring.dispatcher,
+    tips: chainTips(wiring.rpcUrls, wiring.settings, log),
+    events: {
+      record: (run, type, reason, note) => {
+        void wiring.events.record(
+          { ...run, apiVersion: runs.apiVersion, kind: 'ModelRun' },
+          { type, reason, note, action: 'Reconcile' },
+        );
+      },
+    },
+    settings: wiring.settings,
+    clock: () => new Date(),
+    log,
+  };
+}

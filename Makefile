@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CACHE_DIR)/kube/$(KUBE_VERSION)/bin
 NODE := $(CURDIR)/node_modules/.bin/node
 TEST_FILES ?= test/**/*.test.ts
 
-.PHONY: help install generate lint typecheck test test-unit test-integration stack-up stack-down stack-status stack-clean demo bench
+.PHONY: help install generate lint typecheck test test-unit test-integration stack-up stack-down stack-status stack-clean demo bench run deploy undeploy
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-18s %s\n", $$1, $$2 }'
@@ -45,6 +45,15 @@ stack-status: ## Each component, its version, address and health
 
 stack-clean: stack-down ## Stop the stack and delete its state
 	@bash stack/clean.sh
+
+run: install stack-up ## The operator in the foreground against the local stack (Ctrl-C stops it)
+	@$(NODE) devtools/stackOperator.ts run
+
+deploy: install stack-up ## Install the operator into the stack's cluster (namespace model-runner-system) and wait until it leads
+	@$(NODE) devtools/stackOperator.ts deploy
+
+undeploy: ## Remove what make deploy installed (the CRDs stay)
+	@$(NODE) devtools/stackOperator.ts undeploy
 
 demo: install stack-up ## The main job end to end: transfers on anvil → queued batches → in-cluster workers → lake, Kafka, markers
 	@$(NODE) demo/run.ts

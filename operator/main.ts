@@ -34,8 +34,10 @@ import {
   controllerOwnerKeys,
   createOperatorMetrics,
   informerRestartHook,
+  parseObjectKey,
   startOperatorMetricsServer,
 } from './runtime/index.ts';
+import { namespaceFilter } from './namespaceFilter.ts';
 
 const EXIT_CONFIG = 2;
 
@@ -136,6 +138,7 @@ async function main(): Promise<void> {
       log,
     }),
   );
+  const served = namespaceFilter(config.namespaceSelector, watch, log);
   manager.register({
     name: 'modelrun',
     primary: runCache,
@@ -145,9 +148,11 @@ async function main(): Promise<void> {
         keysFor: controllerOwnerKeys({ apiVersion: `${API_GROUP}/${API_VERSION}`, kind: 'ModelRun' }),
       },
     ],
-    reconcile: (key, _signal, reconcileLog) => controller.reconcile(key, reconcileLog),
+    reconcile: async (key, _signal, reconcileLog) =>
+      served.allows(parseObjectKey(key).namespace) ? controller.reconcile(key, reconcileLog) : undefined,
     concurrency: 4,
   });
+  served.start();
   manager.startInformers();
 
   const server = await startOperatorMetricsServer({
@@ -177,6 +182,7 @@ async function main(): Promise<void> {
     log.info({ signal }, 'operator stopping: releasing the lease');
     await elector.release();
     await manager.stopInformers();
+    await served.stop();
     await dispatcher.close();
     await rabbit.close().catch(() => undefined);
     await markers.close().catch(() => undefined);

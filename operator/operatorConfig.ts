@@ -17,6 +17,8 @@ export interface OperatorConfig {
   identity: string;
   /** Reconcile only this namespace (tests, single-tenant installs); undefined: every namespace. */
   watchNamespace: string | undefined;
+  /** Reconcile only in namespaces whose labels match this selector (e.g. `team=data`); undefined: all. */
+  namespaceSelector: string | undefined;
   chains: Chains;
   /** Non-secret settings every worker pod gets. */
   lakeUrl: string;
@@ -57,6 +59,7 @@ const DOCUMENT_KEYS = new Set([
   'namespace',
   'leaseName',
   'watchNamespace',
+  'namespaceSelector',
   'chainsFile',
   'lakeUrl',
   'sinkEnv',
@@ -155,6 +158,10 @@ export function parseOperatorConfig(
   const watchNamespace = watchNamespaceText
     ? requireRule(NAMESPACE_NAME, watchNamespaceText, 'watchNamespace')
     : undefined;
+  const namespaceSelector = text(document.namespaceSelector, 'namespaceSelector');
+  if (namespaceSelector !== undefined && !/^[A-Za-z0-9_./!=,() -]{1,512}$/.test(namespaceSelector)) {
+    throw new OperatorConfigError('namespaceSelector is not a label selector');
+  }
   const identity = env.POD_NAME ?? `${hostname()}-${process.pid}`;
   if (!PROCESS_NAME.test(identity))
     throw new OperatorConfigError(`POD_NAME ${JSON.stringify(identity)} is not a valid name`);
@@ -217,6 +224,7 @@ export function parseOperatorConfig(
     ),
     identity,
     watchNamespace,
+    namespaceSelector,
     chains,
     lakeUrl,
     sinkEnv,

@@ -8,6 +8,7 @@ export {
   type KubeConfigEnv,
 } from './kubeConfig.ts';
 export { createKubeClients, type KubeClients } from './kubeClients.ts';
+export { applyObject } from './applyObject.ts';
 export {
   jsonPatch,
   mergePatch,

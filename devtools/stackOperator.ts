@@ -5,6 +5,7 @@
 //
 //   node devtools/stackOperator.ts deploy | undeploy | run
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
@@ -96,24 +97,64 @@ function secret(namespace: string, name: string, data: Record<string, string>): 
 }
 
 /** The stack runs pods only through its pod runner: the operator's Deployment opts in. */
-function forTheStack(manifest: Manifest): Manifest {
+/**
+ * The stack runs pods only through its pod runner: the operator's Deployment opts in. The
+ * configuration's and credentials' hash goes on the pod template, so a change rolls the pods
+ * (they read both at start).
+ */
+function forTheStack(manifest: Manifest, configHash: string): Manifest {
   if (manifest.kind !== 'Deployment') return manifest;
   const deployment = structuredClone(manifest) as Manifest & {
-    spec: { template: { spec: Record<string, unknown> } };
+    spec: { template: { metadata: { annotations?: Record<string, string> }; spec: Record<string, unknown> } };
   };
   deployment.spec.template.spec.schedulerName = LOCAL_POD_RUNNER;
+  deployment.spec.template.metadata.annotations = { 'modelrunner.io/config-hash': configHash };
   return deployment;
 }
 
+/** Every replica updated and ready, none of the old ones left. */
+async function waitForRollout(kube: KubeClients, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const deployment = await kube.apps.readNamespacedDeployment({
+      namespace: NAMESPACE,
+      name: 'model-runner-operator',
+    });
+    const want = deployment.spec?.replicas ?? 1;
+    const status = deployment.status ?? {};
+    if (
+      (status.observedGeneration ?? 0) >= (deployment.metadata?.generation ?? 0) &&
+      status.updatedReplicas === want &&
+      status.readyReplicas === want &&
+      (status.replicas ?? 0) === want
+    ) {
+      return;
+    }
+    if (Date.now() > deadline)
+      throw new Error(
+        `the operator Deployment did not roll out in ${timeoutMs / 1000}s: ${JSON.stringify(status)}`,
+      );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+/** The name of the replica that holds a fresh Lease, once that replica is one of the running pods. */
 async function waitForLeader(kube: KubeClients, timeoutMs: number): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    const pods = await kube.core.listNamespacedPod({
+      namespace: NAMESPACE,
+      labelSelector: 'app.kubernetes.io/name=model-runner-operator',
+    });
+    const running = new Set(
+      pods.items.filter((pod) => !pod.metadata?.deletionTimestamp).map((pod) => pod.metadata?.name),
+    );
     const lease = await findOrUndefined(() =>
       kube.coordination.readNamespacedLease({ namespace: NAMESPACE, name: 'model-runner-operator' }),
     );
     const holder = lease?.spec?.holderIdentity;
     const renewed = lease?.spec?.renewTime ? Date.parse(String(lease.spec.renewTime)) : 0;
-    if (holder && Date.now() - renewed < 15_000) return holder;
+    if (holder && running.has(holder) && Date.now() - renewed < 15_000) return holder;
     if (Date.now() > deadline)
       throw new Error(
         `no operator replica holds the leader Lease after ${timeoutMs / 1000}s: see .stack/pods/${NAMESPACE}_*`,
@@ -127,20 +168,27 @@ async function deploy(kube: KubeClients): Promise<void> {
   // kubectl, not client-node: its typed CRD model drops schema keywords such as x-kubernetes-int-or-string.
   await installCrds();
   console.log(`deploy: the operator in namespace ${NAMESPACE}`);
-  const objects = manifests('deploy/operator.yaml').map(forTheStack);
+  const config = stackOperatorConfig();
+  const credentials = operatorCredentials();
+  const configHash = createHash('sha256')
+    .update(JSON.stringify([config, credentials]))
+    .digest('hex')
+    .slice(0, 16);
+  const objects = manifests('deploy/operator.yaml').map((manifest) => forTheStack(manifest, configHash));
   const [namespace, ...rest] = objects;
   await apply(kube, namespace!);
   await apply(kube, {
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: { name: 'model-runner-operator-config', namespace: NAMESPACE },
-    data: { 'config.yaml': stackOperatorConfig() },
+    data: { 'config.yaml': config },
   });
-  await apply(kube, secret(NAMESPACE, 'model-runner-operator', operatorCredentials()));
+  await apply(kube, secret(NAMESPACE, 'model-runner-operator', credentials));
   for (const object of rest) await apply(kube, object);
   console.log('deploy: worker credentials');
   for (const namespaceName of WORKER_NAMESPACES)
     await apply(kube, secret(namespaceName, WORKER_SECRET, workerCredentials()));
+  await waitForRollout(kube, 90_000);
   const leader = await waitForLeader(kube, 90_000);
   console.log(`deploy: ready, ${leader} leads`);
 }

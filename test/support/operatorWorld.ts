@@ -264,8 +264,13 @@ export class OperatorWorld {
     );
   }
 
-  /** A worker Deployment consuming `queues`, run by the local pod runner. */
-  async applyWorkers(name: string, queues: string[], replicas: number): Promise<void> {
+  /** A worker Deployment consuming `queues`, run by the local pod runner; `env` overrides the Secret's. */
+  async applyWorkers(
+    name: string,
+    queues: string[],
+    replicas: number,
+    env: Record<string, string> = {},
+  ): Promise<void> {
     const labels = { 'app.kubernetes.io/name': 'model-runner-worker', 'modelrunner.io/test-workers': name };
     const deployment: V1Deployment = {
       apiVersion: 'apps/v1',
@@ -290,6 +295,7 @@ export class OperatorWorld {
                   { name: 'WORKER_QUEUES', value: queues.join(',') },
                   { name: 'WORKER_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
                   { name: 'WORKER_RETRY_DELAYS_MS', value: '1000,2000' },
+                  ...Object.entries(env).map(([envName, value]) => ({ name: envName, value })),
                 ],
               },
             ],
@@ -299,11 +305,15 @@ export class OperatorWorld {
     };
     await applyObject(kubeClients(), deployment, 'model-runner-test');
     await pollUntil(
-      `${replicas} ready workers of ${name}`,
+      `${replicas} ready workers of ${name}, none of an older template`,
       async () => {
         const read = await kubeClients().apps.readNamespacedDeployment({ namespace: this.namespace, name });
+        const status = read.status ?? {};
         return (
-          (read.status?.readyReplicas ?? 0) >= replicas && (read.status?.updatedReplicas ?? 0) >= replicas
+          (status.observedGeneration ?? 0) >= (read.metadata?.generation ?? 0) &&
+          status.updatedReplicas === replicas &&
+          status.readyReplicas === replicas &&
+          status.replicas === replicas
         );
       },
       { timeoutMs: 60_000, intervalMs: 250 },

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { RpcError } from '../../../adapters/ethereum/rpcErrors.ts';
 import { attemptBatch } from '../../../worker-image/batchAttempt.ts';
 import { BatchFailure } from '../../../worker-image/batchFailure.ts';
-import { batchMessage, fakeWorld, NOW, observationsOf, untilAborted, valueOf } from './workerFakes.ts';
+import { batchMessage, fakeWorld, interruptedRun, NOW, observationsOf, valueOf } from './workerFakes.ts';
 
 const labels = { model: 'ingest', chain: 'local' };
 
@@ -99,10 +99,7 @@ for (const [name, error, failure] of failures) {
 test('an attempt cut short by the abort signal is interrupted: handed back, not a failure', async () => {
   const world = fakeWorld();
   const abort = new AbortController();
-  world.runner.behaviour = async ({ signal }) => {
-    queueMicrotask(() => abort.abort(new Error('worker shutting down')));
-    return untilAborted(signal);
-  };
+  world.runner.behaviour = interruptedRun(abort);
   const result = await attemptBatch(batchMessage(), abort.signal, world.attemptDeps);
 
   assert.deepEqual(result, { kind: 'interrupted' });

@@ -10,10 +10,10 @@ import { createDeliveryHandler } from '../../../worker-image/queueDelivery.ts';
 import {
   batchMessage,
   fakeWorld,
+  interruptedRun,
   NOW,
   observationsOf,
   RETRY_DELAYS_MS,
-  untilAborted,
   valueOf,
   type FakeWorld,
 } from './workerFakes.ts';
@@ -95,22 +95,14 @@ test('a batch on another chain’s lane is dead-lettered as misrouted and put on
       ],
     ],
   );
-  assert.deepEqual(
-    world.progress.outcomes.map(({ batchId, outcome, error, attempt }) => ({
-      batchId,
-      outcome,
-      error,
-      attempt,
-    })),
-    [
-      {
-        batchId: 'local/ingest/100',
-        outcome: 'failed',
-        error: 'misrouted: batch of chain local on queue op_backfill_nonreads, which carries chain op',
-        attempt: 2,
-      },
-    ],
-  );
+  assert.deepEqual(world.progress.reported(), [
+    {
+      batchId: 'local/ingest/100',
+      outcome: 'failed',
+      error: 'misrouted: batch of chain local on queue op_backfill_nonreads, which carries chain op',
+      attempt: 2,
+    },
+  ]);
   assert.equal(await valueOf(world.metrics.batches, { ...labels, result: 'deadLettered' }), 1);
 });
 
@@ -173,10 +165,14 @@ test('out of retries: dead-lettered with the reason of the last failure, failed 
     ],
   );
   assert.equal(world.publisher.deadLetters[0]!.body, encodeBatchMessage(batchMessage(3)).toString());
-  assert.deepEqual(
-    world.progress.outcomes.map(({ outcome, error, attempt }) => ({ outcome, error, attempt })),
-    [{ outcome: 'failed', error: 'rpc: gave up after 3 attempts: rpc: eth_getLogs: HTTP 503', attempt: 3 }],
-  );
+  assert.deepEqual(world.progress.reported(), [
+    {
+      batchId: 'local/ingest/100',
+      outcome: 'failed',
+      error: 'rpc: gave up after 3 attempts: rpc: eth_getLogs: HTTP 503',
+      attempt: 3,
+    },
+  ]);
   assert.equal(await valueOf(world.metrics.batches, { ...labels, result: 'deadLettered' }), 1);
 });
 
@@ -226,10 +222,7 @@ for (const { name, queue, message, prepare } of deadLetterCases) {
 test('a batch interrupted by shutdown goes back to its queue untouched: no retry, no dead letter', async () => {
   const world = fakeWorld();
   const abort = new AbortController();
-  world.runner.behaviour = async ({ signal }) => {
-    queueMicrotask(() => abort.abort(new Error('worker shutting down')));
-    return untilAborted(signal);
-  };
+  world.runner.behaviour = interruptedRun(abort);
   assert.equal(await deliver(world, batchMessage(1), { signal: abort.signal }), 'requeue');
   assert.deepEqual([world.publisher.retries, world.publisher.deadLetters], [[], []]);
   assert.deepEqual([world.progress.outcomes, world.progress.retries], [[], []]);

@@ -49,11 +49,16 @@ export class FakeRunner implements BatchRunner {
   async close(): Promise<void> {}
 }
 
-/** Resolves never on its own: rejects when `signal` aborts, as a model's I/O does. */
-export function untilAborted(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
-    signal.addEventListener('abort', () => reject(new Error('aborted by the worker')), { once: true });
-  });
+/**
+ * A run that the worker interrupts (`abort`, as a shutdown does) once it is under way; the run
+ * then rejects, as a model's I/O does when its signal aborts.
+ */
+export function interruptedRun(abort: AbortController): FakeRunner['behaviour'] {
+  return ({ signal }) =>
+    new Promise((_, reject) => {
+      signal.addEventListener('abort', () => reject(new Error('aborted by the worker')), { once: true });
+      queueMicrotask(() => abort.abort(new Error('worker shutting down')));
+    });
 }
 
 export class FakeProgress {
@@ -72,6 +77,16 @@ export class FakeProgress {
     }
     this.outcomes.push(report);
     return true;
+  }
+
+  /** What was recorded, in short: batch, outcome, and for a failure its error and attempt. */
+  reported(): { batchId: string; outcome: string; error?: string; attempt?: number }[] {
+    return this.outcomes.map(({ batchId, outcome, error, attempt }) => ({
+      batchId,
+      outcome,
+      ...(error === undefined ? {} : { error }),
+      ...(attempt === undefined ? {} : { attempt }),
+    }));
   }
 
   async recordRetry(runUid: string, now: Date): Promise<void> {

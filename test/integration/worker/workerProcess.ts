@@ -19,7 +19,7 @@ export type Exit = { code: number | null; signal: NodeJS.Signals | null };
 const EXIT_TIMEOUT_MS = 60_000;
 
 /** The value of the sample `name{labels…}` in Prometheus text (labels in any order), if present. */
-export function sampleValue(text: string, name: string, labels: Record<string, string>): number | undefined {
+function sampleValue(text: string, name: string, labels: Record<string, string>): number | undefined {
   for (const line of text.split('\n')) {
     const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (!match || match[1] !== name) continue;

@@ -1,7 +1,8 @@
 // How one batch outcome changes a run's counters. Delivery is at-least-once, so the same batch
 // can report twice (a redelivery after a crash, a retry that races a slow ack): a batch is
 // counted once, under its latest outcome, and a success is final. The Lua script in
-// progress.ts applies exactly this table atomically; the unit tests hold the table.
+// progress.ts applies exactly this table atomically; test/support/progressRuleCases.ts holds
+// the cases that both the table and the Lua (on a real Redis) are tested against.
 
 import type { BatchOutcome } from '../../contract/batchOutcomes.ts';
 

@@ -5,8 +5,6 @@
 // and stopped by PID; worker Deployments run by the stack's local pod runner.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1Deployment } from '@kubernetes/client-node';
@@ -23,6 +21,7 @@ import { MODEL_RUN } from '../../crds/kinds.ts';
 import { repoRoot, stackEnv } from '../../devtools/stackEnv.ts';
 import { createTestNamespace, deleteTestNamespace, installCrds } from './crds.ts';
 import { isProcessAlive, kubeClients, LOCAL_POD_RUNNER, pollUntil } from './kube.ts';
+import { freePort } from './freePort.ts';
 import { uniqueIdentifier, uniqueName } from './names.ts';
 
 const NODE = join(repoRoot, 'node_modules/.bin/node');
@@ -40,15 +39,6 @@ async function management(method: string, path: string, body?: unknown): Promise
   if (!response.ok && response.status !== 404)
     throw new Error(`management API ${method} ${path}: ${response.status}`);
   return response;
-}
-
-/** A port free on 127.0.0.1 right now, for a child's metrics server. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** One operator process of a test. */

@@ -145,10 +145,13 @@ for (const backend of [local, gcs]) {
           seen.add(`${text(data.subarray(0, 1))}${data.length}${uniform ? '' : ' mixed'}`);
         }
       })();
-      for (const version of versions.slice(1))
-        await lake.writeFile(path, chunks(version.slice(0, 1000), version.slice(1000)));
-      writing = false;
-      await reader;
+      try {
+        for (const version of versions.slice(1))
+          await lake.writeFile(path, chunks(version.slice(0, 1000), version.slice(1000)));
+      } finally {
+        writing = false; // the reader stops even when a write fails
+        await reader;
+      }
       assert.ok(seen.size > 0);
       for (const entry of seen) assert.match(entry, /^[abcd]524288$/);
       assert.equal(text(await lake.readFile(path)), versions[3]);

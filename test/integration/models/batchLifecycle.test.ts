@@ -77,9 +77,11 @@ describe('one batch through runModelBatch', () => {
   let scenario: Erc20Scenario;
   let batches: BlockBatch[];
   let proxy: FaultyRpcProxy;
+  // Markers are stamped by this clock, which moves only when a test says so.
+  let markerTime = new Date('2025-01-01T00:00:00Z');
 
   before(async () => {
-    stack = await openModelTestStack('models-lifecycle');
+    stack = await openModelTestStack('models-lifecycle', { markerClock: () => markerTime });
     scenario = await runErc20Scenario(stackEnv().ETH_RPC_URL, { transfers: 20, minBlockSpan: 120, seed: 7 });
     batches = batchesCovering(stack, scenario.fromBlock, scenario.toBlock);
     await mineUntil(stack.rpc, batches.at(-1)!.maxBlock - 1);
@@ -253,9 +255,9 @@ describe('one batch through runModelBatch', () => {
     );
     assert.deepEqual(mtimesAfterSkip, mtimes, 'skipping touches no file');
 
-    // Marker updated_at has second precision: let the clock pass a second boundary so
-    // the forced markers are strictly the latest.
-    await new Promise((resolve) => setTimeout(resolve, 1_010 - (Date.now() % 1_000)));
+    // Marker updated_at has second precision: the forced markers are stamped a minute later,
+    // so they are strictly the latest.
+    markerTime = new Date(markerTime.getTime() + 60_000);
     for (const batch of batches) {
       const summary = await runModelBatch(
         batchOptions(stack, transfersModel, batch, { force: true, processName: 'test/forced' }),

@@ -45,7 +45,11 @@ let chdbClient: Promise<ClickHouseClient> | undefined;
 
 export async function openModelTestStack(
   name: string,
-  options: { markerEngine?: MarkerEngine } = {},
+  options: {
+    markerEngine?: MarkerEngine;
+    /** Stamps the markers' `updated_at` (second precision); the wall clock by default. */
+    markerClock?: () => Date;
+  } = {},
 ): Promise<ModelTestStack> {
   const env = stackEnv();
   const chain = requireChain(loadChains(), 'local');
@@ -56,7 +60,12 @@ export async function openModelTestStack(
     engine === 'server'
       ? createServerClient(env.CLICKHOUSE_URL)
       : await (chdbClient ??= createClickHouseClient('chdb:memory'));
-  const markers = new ClickHouseMarkerStore({ client, ownsClient: engine === 'server', database });
+  const markers = new ClickHouseMarkerStore({
+    client,
+    ownsClient: engine === 'server',
+    database,
+    clock: options.markerClock,
+  });
   await markers.ensureTable();
   const redis = new IORedis.Redis(env.REDIS_URL);
   const keyPrefix = `${uniqueName(`test-${name}`)}:`;

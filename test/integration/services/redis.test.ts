@@ -22,6 +22,13 @@ test('redis: hash increments are atomic under concurrency', async () => {
 test('redis: values expire after their TTL', async () => {
   await redis.set('short-lived', 'x', 'PX', 50);
   assert.equal(await redis.get('short-lived'), 'x');
-  await new Promise((resolve) => setTimeout(resolve, 120));
+  const ttl = await redis.pttl('short-lived');
+  assert.ok(ttl > 0 && ttl <= 50, `pttl ${ttl}`);
+  // Gone once the TTL has passed: polled with a deadline, not a fixed sleep.
+  const deadline = Date.now() + 5_000;
+  while ((await redis.exists('short-lived')) === 1) {
+    assert.ok(Date.now() < deadline, 'still there 5 s after a 50 ms TTL');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
   assert.equal(await redis.get('short-lived'), null);
 });

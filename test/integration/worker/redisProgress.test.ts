@@ -1,10 +1,13 @@
-// Run progress in the stack's Redis: the counting rules of progressRules.ts hold under
-// redelivery (the same report again, concurrent duplicates), and the reader returns them.
+// Run progress in the stack's Redis: the Lua script applies the rules of progressRules.ts
+// (every case of the shared table, and the failure list's cap), they hold under redelivery
+// (the same report again, concurrent duplicates), and the reader returns them.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import IORedis from 'ioredis';
-import { RunProgressStore } from '../../../adapters/redis/progress.ts';
+import { RunProgressStore, type BatchReport } from '../../../adapters/redis/progress.ts';
+import { outcomeChange, type BatchOutcome } from '../../../adapters/redis/progressRules.ts';
 import { uniqueName } from '../../support/names.ts';
+import { describeCase, OUTCOME_CASES } from '../../support/progressRuleCases.ts';
 import { stackEnv } from '../../../devtools/stackEnv.ts';
 
 let redis: InstanceType<typeof IORedis.Redis>;
@@ -22,6 +25,189 @@ after(async () => {
 });
 
 const now = new Date('2024-10-01T12:00:00Z');
+
+/** A run's three keys as plain data: what the Lua script leaves behind. */
+interface StoredProgress {
+  counts: Record<BatchOutcome | 'blocks' | 'rows', number>;
+  lastProgressAt: number | undefined;
+  lastFailureAt: number | undefined;
+  outcomes: Record<string, string>;
+  failures: Record<string, unknown>;
+}
+
+const PROGRESS_FIELDS = [
+  'succeeded',
+  'skipped',
+  'failed',
+  'blocks',
+  'rows',
+  'lastProgressAt',
+  'lastFailureAt',
+];
+
+function emptyProgress(): StoredProgress {
+  return {
+    counts: { succeeded: 0, skipped: 0, failed: 0, blocks: 0, rows: 0 },
+    lastProgressAt: undefined,
+    lastFailureAt: undefined,
+    outcomes: {},
+    failures: {},
+  };
+}
+
+async function storedProgress(store: RunProgressStore, runUid: string): Promise<StoredProgress> {
+  const keys = store.keys(runUid);
+  const [progress, outcomes, failures] = await Promise.all([
+    redis.hgetall(keys.progress),
+    redis.hgetall(keys.outcomes),
+    redis.hgetall(keys.failures),
+  ]);
+  assert.deepEqual(
+    Object.keys(progress).filter((field) => !PROGRESS_FIELDS.includes(field)),
+    [],
+    'no other progress field',
+  );
+  const count = (field: string) => Number(progress[field] ?? 0);
+  const time = (field: string) => (progress[field] === undefined ? undefined : Number(progress[field]));
+  return {
+    counts: {
+      succeeded: count('succeeded'),
+      skipped: count('skipped'),
+      failed: count('failed'),
+      blocks: count('blocks'),
+      rows: count('rows'),
+    },
+    lastProgressAt: time('lastProgressAt'),
+    lastFailureAt: time('lastFailureAt'),
+    outcomes,
+    failures: Object.fromEntries(
+      Object.entries(failures).map(([batchId, json]) => [batchId, JSON.parse(json) as unknown]),
+    ),
+  };
+}
+
+/**
+ * What the keys must hold after `report`: the change is outcomeChange's; the rest is the key
+ * layout of progress.ts (blocks and rows count for succeeded only, a failure is listed while
+ * the list has room and leaves it when the batch is no longer failed).
+ */
+function expectedAfter(
+  state: StoredProgress,
+  report: BatchReport,
+  maxFailures: number,
+): { counted: boolean; state: StoredProgress } {
+  const change = outcomeChange(state.outcomes[report.batchId] as BatchOutcome | undefined, report.outcome);
+  if (!change.counted) return { counted: false, state };
+  const next = structuredClone(state);
+  next.outcomes[report.batchId] = report.outcome;
+  if (change.decrement) {
+    next.counts[change.decrement] -= 1;
+    delete next.failures[report.batchId];
+  }
+  if (change.increment) next.counts[change.increment] += 1;
+  if (change.increment === 'succeeded') {
+    next.counts.blocks += report.blocks;
+    next.counts.rows += report.rows;
+  }
+  if (change.increment === 'failed') {
+    next.lastFailureAt = report.now.getTime();
+    if (Object.keys(next.failures).length < maxFailures) {
+      next.failures[report.batchId] = {
+        error: report.error,
+        attempt: report.attempt,
+        failedAt: report.now.getTime(),
+      };
+    }
+  } else {
+    next.lastProgressAt = report.now.getTime();
+  }
+  return { counted: true, state: next };
+}
+
+/** The `step`-th report of a test: its own time, rows and error, so each leaves a trace. */
+function reportOf(runUid: string, batchId: string, outcome: BatchOutcome, step: number): BatchReport {
+  return {
+    runUid,
+    batchId,
+    outcome,
+    blocks: 100,
+    rows: 10 + step,
+    ...(outcome === 'failed' ? { error: `boom ${step}`, attempt: step } : {}),
+    now: new Date(now.getTime() + step * 1_000),
+  };
+}
+
+/** Records `report` and checks the return value and all three keys against the model. */
+async function recordAndCompare(
+  store: RunProgressStore,
+  state: StoredProgress,
+  report: BatchReport,
+  maxFailures: number,
+): Promise<{ counted: boolean; state: StoredProgress }> {
+  const expected = expectedAfter(state, report, maxFailures);
+  const what = `${report.batchId} ${report.outcome} at ${report.now.toISOString()}`;
+  assert.equal(await store.recordOutcome(report), expected.counted, `counted: ${what}`);
+  assert.deepEqual(await storedProgress(store, report.runUid), expected.state, `stored: ${what}`);
+  return expected;
+}
+
+for (const [index, outcomeCase] of OUTCOME_CASES.entries()) {
+  test(`the Lua script applies the rule ${describeCase(outcomeCase)}`, async () => {
+    const store = new RunProgressStore(redis, { prefix });
+    const runUid = `pair-${index}`;
+    const batchId = 'local/ingest/0';
+    let state = emptyProgress();
+    if (outcomeCase.previous !== undefined) {
+      ({ state } = await recordAndCompare(
+        store,
+        state,
+        reportOf(runUid, batchId, outcomeCase.previous, 1),
+        10,
+      ));
+    }
+    const { counted } = await recordAndCompare(
+      store,
+      state,
+      reportOf(runUid, batchId, outcomeCase.next, 2),
+      10,
+    );
+    assert.equal(counted, outcomeCase.change.counted);
+  });
+}
+
+test('the Lua script keeps the failure list within its cap, and makes room as batches recover', async () => {
+  const maxFailures = 2;
+  const store = new RunProgressStore(redis, { prefix, maxFailures });
+  const runUid = 'capped';
+  const batch = (i: number) => `local/ingest/${i * 100}`;
+  const steps: [number, BatchOutcome][] = [
+    [0, 'failed'],
+    [1, 'failed'],
+    [2, 'failed'], // the list is full: counted, not listed
+    [0, 'succeeded'], // leaves the list
+    [3, 'failed'], // fits again
+    [2, 'failed'], // a repeat: nothing
+    [1, 'skipped'], // leaves the list
+    [2, 'succeeded'], // never listed: nothing to remove
+    [0, 'failed'], // a late failure after a success: nothing
+    [3, 'succeeded'],
+  ];
+  let state = emptyProgress();
+  for (const [step, [i, outcome]] of steps.entries()) {
+    ({ state } = await recordAndCompare(
+      store,
+      state,
+      reportOf(runUid, batch(i), outcome, step + 1),
+      maxFailures,
+    ));
+    if (step === 2) {
+      assert.equal(state.counts.failed, 3);
+      assert.deepEqual(Object.keys(state.failures).sort(), [batch(0), batch(1)]);
+    }
+  }
+  assert.deepEqual(state.counts, { succeeded: 3, skipped: 1, failed: 0, blocks: 300, rows: 14 + 18 + 20 });
+  assert.deepEqual(state.failures, {});
+});
 
 test('a redelivered batch is counted once: blocks and rows do not double', async () => {
   const store = new RunProgressStore(redis, { prefix });

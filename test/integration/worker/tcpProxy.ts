@@ -2,7 +2,7 @@
 // pointed at it instead of a shared service, so an "outage" of ClickHouse or Kafka touches only
 // this test (the stack's services keep running for everyone else).
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { freePort } from '../../support/freePort.ts';
 
 export class TcpProxy {
   readonly port: number;
@@ -17,11 +17,7 @@ export class TcpProxy {
 
   /** Reserves a free port; the proxy starts closed (connections are refused) unless `open` is true. */
   static async create(target: { host: string; port: number }, open: boolean): Promise<TcpProxy> {
-    const probe = createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', () => resolve()));
-    const port = (probe.address() as AddressInfo).port;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
-    const proxy = new TcpProxy(port, target);
+    const proxy = new TcpProxy(await freePort(), target);
     if (open) await proxy.open();
     return proxy;
   }

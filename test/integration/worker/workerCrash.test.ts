@@ -10,21 +10,13 @@ import { stackEnv } from '../../../devtools/stackEnv.ts';
 import { ClickHouseGate } from './clickhouseGate.ts';
 import { FlakyRpc } from './flakyRpc.ts';
 import { eventually } from './support.ts';
-import { WorkerProcess } from './workerProcess.ts';
 import { BATCH_SIZE, batchStart, WorkerTestWorld } from './workerHarness.ts';
 
 let world: WorkerTestWorld;
 let slowRpc: FlakyRpc;
 let gate: ClickHouseGate;
 let start: number;
-const workers: WorkerProcess[] = [];
 const TRANSFERS_ROOT = modelOutputRootPath('erc20_transfers', 'erc20_transfers', 1);
-
-function startWorker(overrides: Record<string, string> = {}): WorkerProcess {
-  const worker = WorkerProcess.start(world.workerEnv(overrides));
-  workers.push(worker);
-  return worker;
-}
 
 /** Distinct data paths of a root path's markers = its files; any repeat would be a duplicate. */
 async function assertOneMarkerPerFile(rootPath: string): Promise<void> {
@@ -49,28 +41,41 @@ before(async () => {
 });
 
 after(async () => {
-  for (const worker of workers) if (worker.running) await worker.stop('SIGKILL');
+  await world.cleanup(); // its workers first, then the forwarders they used
   await slowRpc.close();
   await gate.close();
-  await world.cleanup();
 });
 
 test('killed while fetching from the RPC: a new worker completes the batch once, every key once', async () => {
   slowRpc.delayMs = 3_000;
-  const first = startWorker({ [world.rpcEnvVar]: slowRpc.url });
-  await first.waitForLine('the worker to consume', (line) => line.msg === 'consuming');
+  const first = await world.startWorker({ [world.rpcEnvVar]: slowRpc.url });
   await world.publish(world.batch('ingest', start));
-  await first.waitForLine('the batch to start', (line) => line.msg === 'batch started');
+  // The worker asks the RPC only inside a batch: a request in flight is the batch under way.
   await eventually('an RPC request in flight', () => (slowRpc.forwardedRequests > 0 ? true : undefined));
   assert.deepEqual(await first.stop('SIGKILL'), { code: null, signal: 'SIGKILL' });
   assert.deepEqual(await world.lakeFiles(), []);
 
   // The unacked delivery went back to the queue with the dead connection.
-  const second = startWorker();
-  await world.waitForProgress('the batch done by the second worker', (p) => p.succeeded === 1);
-  const redelivered = await second.waitForLine('the batch', (line) => line.msg === 'batch done');
-  assert.equal(redelivered.outcome, 'succeeded');
-  assert.ok(second.lines.some((line) => line.msg === 'redelivered batch'));
+  const second = await world.startWorker();
+  const progress = await world.waitForProgress(
+    'the batch done by the second worker',
+    (p) => p.succeeded === 1,
+  );
+  // Done by the second worker, from scratch: a success, not a skip.
+  assert.deepEqual([progress.succeeded, progress.skipped, progress.failed], [1, 0, 0]);
+  assert.equal(
+    await second.waitForMetric(
+      'the success in the second worker',
+      'model_runner_worker_batches_total',
+      {
+        model: 'ingest',
+        chain: world.chain,
+        result: 'succeeded',
+      },
+      (value) => value >= 1,
+    ),
+    1,
+  );
 
   for (const rootPath of Object.values(INGESTION_ROOT_PATHS)) {
     assert.equal(await world.markers.isBatchComplete(world.chain, rootPath, start), true);
@@ -81,12 +86,12 @@ test('killed while fetching from the RPC: a new worker completes the batch once,
   assert.equal(new Set(records.map((record) => record.key)).size, records.length);
   assert.deepEqual(await world.queueCounts(), { ready: 0, dead: 0 });
   await second.stop('SIGTERM');
+  assert.ok(second.lines.some((line) => line.msg === 'redelivered batch'));
 });
 
 test('killed after Kafka but before the markers: the rerun repeats only the same keys, markers once', async () => {
   gate.holdInserts = true;
-  const first = startWorker({ CLICKHOUSE_URL: gate.url });
-  await first.waitForLine('the worker to consume', (line) => line.msg === 'consuming');
+  const first = await world.startWorker({ CLICKHOUSE_URL: gate.url });
   const batchId = `${world.chain}/erc20_transfers/${start}`;
   await world.publish(world.batch('erc20_transfers', start));
   // Hanging at the marker insert means everything before it, the Kafka sink included, is done.
@@ -97,7 +102,7 @@ test('killed after Kafka but before the markers: the rerun repeats only the same
   await first.stop('SIGKILL');
   gate.holdInserts = false;
 
-  const second = startWorker();
+  const second = await world.startWorker();
   await world.waitForProgress('the transfers batch', (p) => p.succeeded === 2);
   assert.equal(await world.markers.isBatchComplete(world.chain, TRANSFERS_ROOT, start), true);
   await assertOneMarkerPerFile(TRANSFERS_ROOT);

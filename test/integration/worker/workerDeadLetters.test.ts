@@ -2,7 +2,8 @@
 // its reason, the run's failed list says why, and the worker keeps consuming.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { WorkerProcess } from './workerProcess.ts';
+import { eventually } from './support.ts';
+import type { WorkerProcess } from './workerProcess.ts';
 import { WorkerTestWorld } from './workerHarness.ts';
 
 let world: WorkerTestWorld;
@@ -10,13 +11,11 @@ let worker: WorkerProcess;
 
 before(async () => {
   world = await WorkerTestWorld.create();
-  worker = WorkerProcess.start(world.workerEnv());
-  await worker.waitForLine('the worker to consume', (line) => line.msg === 'consuming');
+  worker = await world.startWorker();
 });
 
 after(async () => {
-  await worker.stop('SIGTERM');
-  await world.cleanup();
+  await world.cleanup(); // stops the worker too
 });
 
 test('malformed, unknown and misrouted batches are dead-lettered with their reasons; the worker lives on', async () => {
@@ -38,13 +37,10 @@ test('malformed, unknown and misrouted batches are dead-lettered with their reas
   );
 
   const progress = await world.waitForProgress('four failed batches', (p) => p.failed === 4, 30_000);
-  const letters = await (async () => {
-    for (;;) {
-      const counts = await world.queueCounts();
-      if (counts.dead >= 6) return world.deadLetters();
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  })();
+  await eventually('six dead letters', async () =>
+    (await world.queueCounts()).dead >= 6 ? true : undefined,
+  );
+  const letters = await world.deadLetters();
   const summary = letters.map((letter) => [
     String(letter.headers['x-dead-letter-reason']),
     String(letter.headers['x-error']),

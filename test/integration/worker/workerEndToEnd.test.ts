@@ -9,13 +9,14 @@ import { INGESTION_ROOT_PATHS, modelOutputRootPath } from '../../../dataplane/pa
 import { AnvilSession, runErc20Scenario, type Erc20Scenario } from '../../../devtools/anvil/erc20Scenario.ts';
 import { stackEnv } from '../../../devtools/stackEnv.ts';
 import type { ConsumedRecord } from './support.ts';
-import { WorkerProcess } from './workerProcess.ts';
+import type { WorkerProcess } from './workerProcess.ts';
 import { BATCH_SIZE, batchStart, WorkerTestWorld } from './workerHarness.ts';
 
 let world: WorkerTestWorld;
 let worker: WorkerProcess;
 let scenario: Erc20Scenario;
 let batchStarts: number[];
+const BATCHES_TOTAL = 'model_runner_worker_batches_total';
 const TRANSFERS_ROOT = modelOutputRootPath('erc20_transfers', 'erc20_transfers', 1);
 const ROOT_PATHS = [
   INGESTION_ROOT_PATHS.blocks,
@@ -42,12 +43,10 @@ before(async () => {
   batchStarts = [];
   for (let start = batchStart(scenario.fromBlock); start <= scenario.toBlock; start += BATCH_SIZE)
     batchStarts.push(start);
-  worker = WorkerProcess.start(world.workerEnv());
-  await worker.waitForLine('the worker to consume', (line) => line.msg === 'consuming');
+  worker = await world.startWorker();
 });
 
 after(async () => {
-  if (worker.running) await worker.stop('SIGKILL');
   await world.cleanup();
 });
 
@@ -156,8 +155,7 @@ test('ingest then erc20_transfers: files, markers, Kafka rows and progress match
   assert.deepEqual(await world.queueCounts(), { ready: 0, dead: 0 });
 
   // Metrics over HTTP.
-  const listening = await worker.waitForLine('the metrics line', (line) => line.msg === 'metrics listening');
-  const metrics = await (await fetch(`http://127.0.0.1:${String(listening.port)}/metrics`)).text();
+  const metrics = await worker.metricsText();
   assert.match(
     metrics,
     new RegExp(
@@ -186,19 +184,25 @@ test('a redelivered batch is skipped; a forced rerun repeats the same keys and r
   const filesBefore = await world.lakeFiles();
   const start = batchStarts[0]!;
   await world.publish(world.batch('erc20_transfers', start));
-  await worker.waitForLine('the skip', (line) => line.msg === 'batch done' && line.outcome === 'skipped');
+  // Success is final in progress, so the worker's own count is what shows the skip.
+  const transfers = { model: 'erc20_transfers', chain: world.chain };
+  assert.equal(
+    await worker.waitForMetric('the skip', BATCHES_TOTAL, { ...transfers, result: 'skipped' }, (n) => n >= 1),
+    1,
+  );
   let progress = await world.readProgress();
   assert.deepEqual([progress.succeeded, progress.skipped], [2 * batchStarts.length, 0]);
   assert.equal((await world.sinkRecords()).length, before.length);
 
   await world.publish(world.batch('erc20_transfers', start, { force: true }));
-  await worker.waitForLine(
-    'the forced rerun',
-    (line) =>
-      line.msg === 'batch done' &&
-      line.outcome === 'succeeded' &&
-      line.batchId === `${world.chain}/erc20_transfers/${start}` &&
-      worker.lines.filter((l) => l.msg === 'batch done' && l.batchId === line.batchId).length === 3,
+  assert.equal(
+    await worker.waitForMetric(
+      'the forced rerun',
+      BATCHES_TOTAL,
+      { ...transfers, result: 'succeeded' },
+      (n) => n > batchStarts.length,
+    ),
+    batchStarts.length + 1,
   );
   const after = await world.sinkRecords();
   const rerunKeys = (records: ConsumedRecord[]) =>

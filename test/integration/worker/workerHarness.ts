@@ -19,6 +19,7 @@ import { loadChains, parseChains, requireChain } from '../../../dataplane/chains
 import { modelRegistry } from '../../../models/registry.ts';
 import { uniqueIdentifier, uniqueName } from '../../support/names.ts';
 import { stackEnv } from '../../../devtools/stackEnv.ts';
+import { WorkerProcess } from './workerProcess.ts';
 import {
   deleteTopic,
   eventually,
@@ -48,6 +49,8 @@ export class WorkerTestWorld {
   redis!: InstanceType<typeof IORedis.Redis>;
   progress!: RunProgressStore;
   markers!: ClickHouseMarkerStore;
+  /** The worker processes this world started; cleanup() kills those still running. */
+  readonly workers: WorkerProcess[] = [];
 
   constructor() {
     this.topic = sinkTopicName(this.sinkEnv, this.chain);
@@ -108,11 +111,22 @@ export class WorkerTestWorld {
       KAFKA_SINK_PARTITIONS: '2',
       REDIS_URL: env.REDIS_URL,
       REDIS_PROGRESS_PREFIX: this.redisPrefix,
-      METRICS_PORT: '0',
       LOG_LEVEL: 'info',
       [this.rpcEnvVar]: env.ETH_RPC_URL,
       ...overrides,
     };
+  }
+
+  /** Starts a queue-mode worker (`overrides` win over workerEnv) and waits until it consumes. */
+  async startWorker(overrides: Record<string, string> = {}): Promise<WorkerProcess> {
+    const worker = await WorkerProcess.start(this.workerEnv(overrides));
+    this.workers.push(worker);
+    try {
+      await this.waitForConsumers(this.workers.filter((each) => each.running).length);
+    } catch (error) {
+      throw new Error(`${(error as Error).message}; the worker said:\n${worker.recentOutput()}`);
+    }
+    return worker;
   }
 
   batch(model: string, minBlock: number, overrides: Partial<BatchMessage> = {}): BatchMessage {
@@ -161,6 +175,23 @@ export class WorkerTestWorld {
   /** A batch of a run of its own (its own progress keys), for tests that share one world. */
   runOf(name: string): { runId: { namespace: string; name: string; uid: string } } {
     return { runId: { namespace: 'worker-test', name, uid: uniqueName('uid') } };
+  }
+
+  /**
+   * Waits until `count` consumers are attached to this world's queue: how a test knows its
+   * workers consume (one consumer per worker; a stopped worker's goes with its connection).
+   */
+  async waitForConsumers(count: number, timeoutMs = 30_000): Promise<void> {
+    await eventually(
+      `${count} consumers on ${this.queue}`,
+      async () => {
+        const { consumerCount } = await this.connection.withChannel((channel) =>
+          channel.checkQueue(this.queue),
+        );
+        return consumerCount === count ? true : undefined;
+      },
+      timeoutMs,
+    );
   }
 
   async queueCounts(): Promise<{ ready: number; dead: number }> {
@@ -218,6 +249,8 @@ export class WorkerTestWorld {
   }
 
   async cleanup(): Promise<void> {
+    for (const worker of this.workers)
+      if (worker.running) await worker.stop('SIGKILL').catch(() => undefined);
     await removeQueues(this.connection, [this.queue], TEST_RETRY_DELAYS_MS).catch(() => undefined);
     await this.publisher.close().catch(() => undefined);
     await this.connection.close().catch(() => undefined);

@@ -50,8 +50,8 @@ after(async () => {
 
 test('without an index, the pod works every batch of the run: exit 0', async () => {
   const run = runOver('job-all', 'ingest', 0, 2);
-  const worker = WorkerProcess.start(jobEnv(run));
-  assert.deepEqual(await worker.exited, { code: 0, signal: null });
+  const worker = await WorkerProcess.start(jobEnv(run));
+  assert.deepEqual(await worker.exit(), { code: 0, signal: null });
   assert.deepEqual(await Promise.all([0, 1].map((i) => blocksComplete(firstStart + i * BATCH_SIZE))), [
     true,
     true,
@@ -63,8 +63,8 @@ test('without an index, the pod works every batch of the run: exit 0', async () 
 
 test('an Indexed Job pod works only the batch at JOB_COMPLETION_INDEX', async () => {
   const run = runOver('job-index', 'ingest', 2, 3);
-  const worker = WorkerProcess.start(jobEnv(run, { JOB_COMPLETION_INDEX: '1' }));
-  assert.deepEqual(await worker.exited, { code: 0, signal: null });
+  const worker = await WorkerProcess.start(jobEnv(run, { JOB_COMPLETION_INDEX: '1' }));
+  assert.deepEqual(await worker.exit(), { code: 0, signal: null });
   const complete = await Promise.all([2, 3, 4].map((i) => blocksComplete(firstStart + i * BATCH_SIZE)));
   assert.deepEqual(complete, [false, true, false]);
   assert.equal((await world.readProgress(run.runId.uid)).succeeded, 1);
@@ -72,10 +72,10 @@ test('an Indexed Job pod works only the batch at JOB_COMPLETION_INDEX', async ()
 
 test('a batch that cannot succeed: one attempt, recorded as failed with its attempt, exit 1', async () => {
   const run = runOver('job-fail', 'no_such_model', 0, 1);
-  const worker = WorkerProcess.start(
+  const worker = await WorkerProcess.start(
     jobEnv(run, { JOB_COMPLETION_INDEX: '0', JOB_INDEX_FAILURE_COUNT: '1' }),
   );
-  assert.deepEqual(await worker.exited, { code: 1, signal: null });
+  assert.deepEqual(await worker.exit(), { code: 1, signal: null });
   const progress = await world.readProgress(run.runId.uid);
   assert.deepEqual([progress.failed, progress.retried], [1, 0], 'no retry inside the pod: the Job retries');
   assert.match(progress.failedBatches[0]!.error, /^unknownModel: unknown model "no_such_model"/);
@@ -83,13 +83,13 @@ test('a batch that cannot succeed: one attempt, recorded as failed with its atte
 });
 
 test('bad configuration exits 2: no run, or an index past the run', async () => {
-  const missing = WorkerProcess.start(jobEnv(undefined));
-  assert.deepEqual(await missing.exited, { code: 2, signal: null });
+  const missing = await WorkerProcess.start(jobEnv(undefined));
+  assert.deepEqual(await missing.exit(), { code: 2, signal: null });
   assert.match(missing.stderr, /WORKER_RUN is required/);
-  const beyond = WorkerProcess.start(
+  const beyond = await WorkerProcess.start(
     jobEnv(runOver('job-beyond', 'ingest', 0, 2), { JOB_COMPLETION_INDEX: '2' }),
   );
-  assert.deepEqual(await beyond.exited, { code: 2, signal: null });
+  assert.deepEqual(await beyond.exit(), { code: 2, signal: null });
   assert.ok(
     beyond.lines.some((line) =>
       /JOB_COMPLETION_INDEX 2 is beyond the run's 2 batches/.test(String(line.err)),

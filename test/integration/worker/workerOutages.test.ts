@@ -11,39 +11,22 @@ import { AnvilSession } from '../../../devtools/anvil/erc20Scenario.ts';
 import { stackEnv } from '../../../devtools/stackEnv.ts';
 import { ClickHouseGate } from './clickhouseGate.ts';
 import { FlakyRpc } from './flakyRpc.ts';
-import { eventually } from './support.ts';
 import { TcpProxy } from './tcpProxy.ts';
-import { WorkerProcess } from './workerProcess.ts';
+import type { WorkerProcess } from './workerProcess.ts';
 import { BATCH_SIZE, batchStart, WorkerTestWorld } from './workerHarness.ts';
 
 let world: WorkerTestWorld;
 let firstStart: number;
-const workers: WorkerProcess[] = [];
 const cleanups: (() => Promise<void>)[] = [];
 
-async function startWorker(overrides: Record<string, string>): Promise<WorkerProcess> {
-  const worker = WorkerProcess.start(world.workerEnv(overrides));
-  workers.push(worker);
-  await worker.waitForLine('the worker to consume', (line) => line.msg === 'consuming');
-  return worker;
-}
-
-/** Waits for `count` failed attempts of `reason` (the worker logs each one). */
+/** Waits for `count` failed attempts of `reason` (the worker counts each one in its metrics). */
 async function waitForFailedAttempts(worker: WorkerProcess, reason: string, count: number): Promise<void> {
-  await eventually(
+  await worker.waitForMetric(
     `${count} ${reason} failures`,
-    () =>
-      worker.lines.filter((line) => line.msg === 'batch attempt failed' && line.reason === reason).length >=
-      count
-        ? true
-        : undefined,
-    40_000,
+    'model_runner_worker_batch_failures_total',
+    { model: 'ingest', chain: world.chain, reason },
+    (value) => value >= count,
   );
-}
-
-async function metricsOf(worker: WorkerProcess): Promise<string> {
-  const line = await worker.waitForLine('the metrics line', (l) => l.msg === 'metrics listening');
-  return (await fetch(`http://127.0.0.1:${String(line.port)}/metrics`)).text();
 }
 
 /** Ingestion of one batch is committed exactly once: complete, one marker per file, keys once. */
@@ -69,15 +52,14 @@ before(async () => {
 });
 
 after(async () => {
-  for (const worker of workers) if (worker.running) await worker.stop('SIGKILL');
+  await world.cleanup(); // its workers first, then the forwarders they used
   for (const cleanup of cleanups) await cleanup().catch(() => undefined);
-  await world.cleanup();
 });
 
 test('an RPC answering errors and garbage: retried with backoff, then the batch succeeds', async () => {
   const rpc = await FlakyRpc.start(stackEnv().ETH_RPC_URL);
   cleanups.push(() => rpc.close());
-  const worker = await startWorker({ [world.rpcEnvVar]: rpc.url });
+  const worker = await world.startWorker({ [world.rpcEnvVar]: rpc.url });
   const run = world.runOf('rpc-outage');
   const start = firstStart;
   await world.publish(world.batch('ingest', start, { ...run, maxRetriesPerBatch: 30 }));
@@ -108,7 +90,7 @@ test('an RPC answering errors and garbage: retried with backoff, then the batch 
     assert.deepEqual([line.runUid, line.batchId], [run.runId.uid, `${world.chain}/ingest/${start}`]);
   }
   assert.match(
-    await metricsOf(worker),
+    await worker.metricsText(),
     new RegExp(`batch_failures_total\\{model="ingest",chain="${world.chain}",reason="rpc"\\} [2-9]`),
   );
   assert.equal((await world.queueCounts()).dead, 0);
@@ -121,7 +103,7 @@ test('ClickHouse on a closed port: failing attempts are never acked as done; it 
   cleanups.push(() => proxy.close());
   const viaProxy = new URL(stackEnv().CLICKHOUSE_URL);
   viaProxy.host = proxy.url;
-  const worker = await startWorker({ CLICKHOUSE_URL: viaProxy.toString() });
+  const worker = await world.startWorker({ CLICKHOUSE_URL: viaProxy.toString() });
   const run = world.runOf('clickhouse-down');
   const start = firstStart + BATCH_SIZE;
   await world.publish(world.batch('ingest', start, { ...run, maxRetriesPerBatch: 30 }));
@@ -148,7 +130,7 @@ test('ClickHouse dropping the marker insert mid-batch: the batch is redone; Kafk
   const gate = await ClickHouseGate.start(stackEnv().CLICKHOUSE_URL);
   cleanups.push(() => gate.close());
   gate.failInserts = true;
-  const worker = await startWorker({ CLICKHOUSE_URL: gate.url });
+  const worker = await world.startWorker({ CLICKHOUSE_URL: gate.url });
   const run = world.runOf('clickhouse-insert');
   const start = firstStart + 2 * BATCH_SIZE;
   const batchId = `${world.chain}/ingest/${start}`;
@@ -179,7 +161,7 @@ test('Kafka on a closed port: the batch fails before its markers, is retried, an
   const [host, port] = stackEnv().KAFKA_BROKERS.split(',')[0]!.split(':');
   const proxy = await TcpProxy.create({ host: host!, port: Number(port) }, false);
   cleanups.push(() => proxy.close());
-  const worker = await startWorker({ KAFKA_BROKERS: proxy.url });
+  const worker = await world.startWorker({ KAFKA_BROKERS: proxy.url });
   const run = world.runOf('kafka-down');
   const start = firstStart + 3 * BATCH_SIZE;
   await world.publish(world.batch('ingest', start, { ...run, maxRetriesPerBatch: 30 }));
@@ -194,7 +176,7 @@ test('Kafka on a closed port: the batch fails before its markers, is retried, an
   const failure = worker.lines.find((line) => line.msg === 'batch attempt failed');
   assert.match(String(failure?.err), /^kafka: /);
   assert.match(
-    await metricsOf(worker),
+    await worker.metricsText(),
     new RegExp(`batch_failures_total\\{model="ingest",chain="${world.chain}",reason="kafka"\\} [2-9]`),
   );
   assert.deepEqual(await world.queueCounts(), { ready: 0, dead: 0 });

@@ -8,19 +8,20 @@ import { AnvilSession } from '../../../devtools/anvil/erc20Scenario.ts';
 import { stackEnv } from '../../../devtools/stackEnv.ts';
 import { FlakyRpc } from './flakyRpc.ts';
 import { eventually } from './support.ts';
-import { WorkerProcess } from './workerProcess.ts';
 import { BATCH_SIZE, batchStart, WorkerTestWorld } from './workerHarness.ts';
 
 let world: WorkerTestWorld;
 let slowRpc: FlakyRpc;
 let firstStart: number;
-const workers: WorkerProcess[] = [];
 
-async function startWorker(overrides: Record<string, string>): Promise<WorkerProcess> {
-  const worker = WorkerProcess.start(world.workerEnv(overrides));
-  workers.push(worker);
-  await worker.waitForLine('the worker to consume', (line) => line.msg === 'consuming');
-  return worker;
+/**
+ * Waits for an RPC request after the first `asked`: the worker asks the RPC only inside a
+ * batch, so one more request means the batch is under way.
+ */
+async function batchUnderWay(asked: number): Promise<void> {
+  await eventually('an RPC request of the batch', () =>
+    slowRpc.forwardedRequests > asked ? true : undefined,
+  );
 }
 
 before(async () => {
@@ -33,17 +34,20 @@ before(async () => {
 });
 
 after(async () => {
-  for (const worker of workers) if (worker.running) await worker.stop('SIGKILL');
+  await world.cleanup(); // its workers first, then the RPC they used
   await slowRpc.close();
-  await world.cleanup();
 });
 
 test('SIGTERM within the grace period: the in-flight batch finishes, is acked, and the worker exits 0', async () => {
   slowRpc.delayMs = 1_000;
-  const worker = await startWorker({ [world.rpcEnvVar]: slowRpc.url, WORKER_SHUTDOWN_GRACE_MS: '20000' });
+  const worker = await world.startWorker({
+    [world.rpcEnvVar]: slowRpc.url,
+    WORKER_SHUTDOWN_GRACE_MS: '20000',
+  });
   const run = world.runOf('graceful');
+  const asked = slowRpc.forwardedRequests;
   await world.publish(world.batch('ingest', firstStart, run));
-  await worker.waitForLine('the batch to start', (line) => line.msg === 'batch started');
+  await batchUnderWay(asked);
   const exit = await worker.stop('SIGTERM');
   assert.deepEqual(exit, { code: 0, signal: null });
   assert.ok(worker.lines.some((line) => line.msg === 'waiting for in-flight batches'));
@@ -56,10 +60,11 @@ test('SIGTERM within the grace period: the in-flight batch finishes, is acked, a
 test('SIGTERM past the grace period: the batch goes back to the queue, exit 0, and another worker completes it', async () => {
   slowRpc.delayMs = 4_000;
   const start = firstStart + BATCH_SIZE;
-  const worker = await startWorker({ [world.rpcEnvVar]: slowRpc.url, WORKER_SHUTDOWN_GRACE_MS: '300' });
+  const worker = await world.startWorker({ [world.rpcEnvVar]: slowRpc.url, WORKER_SHUTDOWN_GRACE_MS: '300' });
   const run = world.runOf('handed-back');
+  const asked = slowRpc.forwardedRequests;
   await world.publish(world.batch('ingest', start, run));
-  await worker.waitForLine('the batch to start', (line) => line.msg === 'batch started');
+  await batchUnderWay(asked);
   const exit = await worker.stop('SIGTERM');
   assert.deepEqual(exit, { code: 0, signal: null });
   assert.ok(worker.lines.some((line) => line.msg === 'batch interrupted by shutdown; handing it back'));
@@ -74,7 +79,7 @@ test('SIGTERM past the grace period: the batch goes back to the queue, exit 0, a
   );
 
   slowRpc.delayMs = 0;
-  const next = await startWorker({});
+  const next = await world.startWorker({});
   await world.waitForProgress(
     'the batch done by the next worker',
     (p) => p.succeeded === 1,
@@ -82,7 +87,7 @@ test('SIGTERM past the grace period: the batch goes back to the queue, exit 0, a
     run.runId.uid,
   );
   assert.equal(await world.markers.isBatchComplete(world.chain, INGESTION_ROOT_PATHS.logs, start), true);
+  assert.deepEqual(await next.stop('SIGTERM'), { code: 0, signal: null });
   // The hand-back was not counted as an attempt: the next worker ran attempt 1 again.
   assert.equal(next.lines.find((line) => line.msg === 'batch started')?.attempt, 1);
-  assert.deepEqual(await next.stop('SIGTERM'), { code: 0, signal: null });
 });

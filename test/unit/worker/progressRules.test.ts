@@ -1,28 +1,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  outcomeChange,
-  type BatchOutcome,
-  type OutcomeChange,
-} from '../../../adapters/redis/progressRules.ts';
+import { outcomeChange } from '../../../adapters/redis/progressRules.ts';
+import { describeCase, everyOutcomePair, OUTCOME_CASES } from '../../support/progressRuleCases.ts';
 
-const table: [BatchOutcome | undefined, BatchOutcome, OutcomeChange][] = [
-  [undefined, 'succeeded', { counted: true, increment: 'succeeded' }],
-  [undefined, 'skipped', { counted: true, increment: 'skipped' }],
-  [undefined, 'failed', { counted: true, increment: 'failed' }],
-  ['succeeded', 'succeeded', { counted: false }],
-  ['skipped', 'skipped', { counted: false }],
-  ['failed', 'failed', { counted: false }],
-  ['failed', 'succeeded', { counted: true, decrement: 'failed', increment: 'succeeded' }],
-  ['failed', 'skipped', { counted: true, decrement: 'failed', increment: 'skipped' }],
-  ['succeeded', 'failed', { counted: false }],
-  ['succeeded', 'skipped', { counted: false }],
-  ['skipped', 'succeeded', { counted: false }],
-  ['skipped', 'failed', { counted: false }],
-];
-
-for (const [previous, next, expected] of table) {
-  test(`outcomeChange(${previous ?? 'none'} → ${next})`, () => {
-    assert.deepEqual(outcomeChange(previous, next), expected);
+for (const outcomeCase of OUTCOME_CASES) {
+  test(`outcomeChange(${describeCase(outcomeCase)})`, () => {
+    assert.deepEqual(outcomeChange(outcomeCase.previous, outcomeCase.next), outcomeCase.change);
   });
 }
+
+test('the cases cover every (previous, next) pair exactly once', () => {
+  const covered = OUTCOME_CASES.map(describeCase).sort();
+  const expected = everyOutcomePair()
+    .map(([previous, next]) => describeCase({ previous, next }))
+    .sort();
+  assert.deepEqual(covered, expected);
+});

@@ -36,8 +36,10 @@ export async function recordFailedForGood(
   message: BatchMessage,
   error: string,
   attempt: number | undefined,
+  /** `deadLettered` on a queue; `failed` in a Job's pod, whose Job decides about a retry. */
+  result: 'deadLettered' | 'failed' = 'deadLettered',
 ): Promise<void> {
-  deps.metrics.batches.inc({ model: message.model, chain: message.chain, result: 'deadLettered' });
+  deps.metrics.batches.inc({ model: message.model, chain: message.chain, result });
   await deps.progress
     .recordOutcome({
       runUid: message.runId.uid,

@@ -66,7 +66,7 @@ export async function runJobBatches(
     // The Job decides whether the index is tried again; the run's failed list shows why it failed.
     const error = `${result.failure.reason}: ${result.failure.message}`;
     const logger = deps.logger.child(batchLogFields(message));
-    await recordFailedForGood(deps, logger, message, error, attempt);
+    await recordFailedForGood(deps, logger, message, error, attempt, 'failed');
     logger.error({ reason: result.failure.reason, err: result.failure.message }, 'batch failed');
     results.push({ batchId: message.batchId, result: 'failed', error });
     break;

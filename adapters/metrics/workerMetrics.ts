@@ -3,7 +3,15 @@
 // model, chain, dataset, queue, outcome, and a failure reason from a fixed vocabulary.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-export type BatchResult = 'succeeded' | 'skipped' | 'retried' | 'deadLettered' | 'requeued' | 'cancelled';
+export type BatchResult =
+  | 'succeeded'
+  | 'skipped'
+  | 'retried'
+  | 'deadLettered'
+  | 'requeued'
+  | 'cancelled'
+  /** Job mode: the pod's one attempt failed; the Job retries the index or gives up. */
+  | 'failed';
 
 export interface WorkerMetrics {
   registry: Registry;

@@ -89,7 +89,7 @@ test('a batch the runner refuses fails the pod without running it', async () => 
   });
   assert.deepEqual(world.runner.runs, []);
   assert.equal(
-    await valueOf(world.metrics.batches, { model: 'ingest', chain: 'local', result: 'deadLettered' }),
+    await valueOf(world.metrics.batches, { model: 'ingest', chain: 'local', result: 'failed' }),
     1,
   );
 });

@@ -55,7 +55,7 @@ deploy: install stack-up ## Install the operator into the stack's cluster (names
 undeploy: ## Remove what make deploy installed (the CRDs stay)
 	@$(NODE) devtools/stackOperator.ts undeploy
 
-demo: install stack-up ## The main job end to end: transfers on anvil → queued batches → in-cluster workers → lake, Kafka, markers
+demo: install stack-up deploy ## The main job end to end: the operator deployed, ModelRuns applied with kubectl, checked against the chain
 	@$(NODE) demo/run.ts
 
 bench: install stack-up ## Benchmarks: worker ingest + erc20_transfers vs cryo, batch 100 and 1,000 (a script, ~2 min)

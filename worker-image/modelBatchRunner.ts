@@ -123,7 +123,8 @@ export function createModelBatchRunner(options: ModelBatchRunnerOptions): BatchR
   const sendToSink = async (message: BatchMessage, output: WrittenOutput): Promise<void> => {
     const sink = options.sink;
     if (!sink) return;
-    const topic = sinkTopicName(sink.env, output.chain);
+    // The run may name its topic (spec.sink.topic); otherwise <env>-<chain>-sink.
+    const topic = message.sinkTopic ?? sinkTopicName(sink.env, output.chain);
     const chunkSize = options.sinkChunkSize ?? 5_000;
     try {
       for (const dataset of output.datasets) {

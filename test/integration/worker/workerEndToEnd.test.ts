@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import { INGESTION_ROOT_PATHS, modelOutputRootPath } from '../../../dataplane/paths.ts';
 import { AnvilSession, runErc20Scenario, type Erc20Scenario } from '../../../devtools/anvil/erc20Scenario.ts';
 import { stackEnv } from '../../../devtools/stackEnv.ts';
-import type { ConsumedRecord } from './support.ts';
+import { type ConsumedRecord, deleteTopic, readAllRecords } from './support.ts';
 import type { WorkerProcess } from './workerProcess.ts';
 import { BATCH_SIZE, batchStart, WorkerTestWorld } from './workerHarness.ts';
 
@@ -220,6 +220,28 @@ test('a redelivered batch is skipped; a forced rerun repeats the same keys and r
   assert.equal(await world.markers.isBatchComplete(world.chain, TRANSFERS_ROOT, start), true);
   progress = await world.readProgress();
   assert.equal(progress.succeeded, 2 * batchStarts.length);
+});
+
+test("a run's own sink topic (spec.sink.topic, in the message) gets its rows instead of the default", async () => {
+  const topic = `${world.topic}-own`;
+  const start = batchStarts[0]!;
+  const rowsBefore = (await world.sinkRecords()).length;
+  await world.publish(world.batch('erc20_transfers', start, { force: true, sinkTopic: topic }));
+  const transfers = { model: 'erc20_transfers', chain: world.chain, result: 'succeeded' };
+  await worker.waitForMetric(
+    'the rerun to its own topic',
+    BATCHES_TOTAL,
+    transfers,
+    (n) => n > batchStarts.length + 1,
+  );
+  try {
+    const own = await readAllRecords(topic, stackEnv().KAFKA_BROKERS.split(','));
+    assert.ok(own.length > 0);
+    assert.ok(own.every((record) => record.headers.batch === `${world.chain}/erc20_transfers/${start}`));
+    assert.equal((await world.sinkRecords()).length, rowsBefore, 'nothing more on the default topic');
+  } finally {
+    await deleteTopic(topic, stackEnv().KAFKA_BROKERS.split(','));
+  }
 });
 
 test('SIGTERM stops the worker cleanly with exit code 0', async () => {

@@ -1,6 +1,6 @@
 // Pure: the command line of `model-runner` → what to do. No env, no I/O: the caller
 // passes the environment in, so every default is visible and testable.
-import { parseArgs } from 'node:util';
+import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import {
   CHAIN_NAME,
   MODEL_NAME,
@@ -158,27 +158,25 @@ function databaseUrlFrom(env: Env): string {
   return url;
 }
 
-function parseRunsCommand(argv: readonly string[], env: Env): CliCommand {
-  let parsed;
+/** Flags and positionals; an unknown or malformed flag is a usage error. */
+function parseFlags<const Options extends ParseArgsOptionsConfig>(argv: readonly string[], options: Options) {
   try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        model: { type: 'string' },
-        chain: { type: 'string' },
-        phase: { type: 'string' },
-        since: { type: 'string' },
-        limit: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
+    return parseArgs({ args: [...argv], allowPositionals: true, strict: true, options });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  const { values, positionals } = parsed;
+}
+
+function parseRunsCommand(argv: readonly string[], env: Env): CliCommand {
+  const { values, positionals } = parseFlags(argv, {
+    model: { type: 'string' },
+    chain: { type: 'string' },
+    phase: { type: 'string' },
+    since: { type: 'string' },
+    limit: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
   if (values.help) return { command: 'help' };
   const [, action, target, ...extra] = positionals;
   if (action === 'show') {
@@ -228,32 +226,21 @@ function parseRunsCommand(argv: readonly string[], env: Env): CliCommand {
 
 export function parseCommandLine(argv: readonly string[], env: Env): CliCommand {
   if (argv.find((arg) => !arg.startsWith('-')) === 'runs') return parseRunsCommand(argv, env);
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        chain: { type: 'string' },
-        blocks: { type: 'string' },
-        rpc: { type: 'string' },
-        lake: { type: 'string' },
-        clickhouse: { type: 'string' },
-        'clickhouse-database': { type: 'string' },
-        redis: { type: 'string' },
-        'redis-prefix': { type: 'string' },
-        ...RPC_CLIENT_FLAGS,
-        force: { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        verbose: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseFlags(argv, {
+    chain: { type: 'string' },
+    blocks: { type: 'string' },
+    rpc: { type: 'string' },
+    lake: { type: 'string' },
+    clickhouse: { type: 'string' },
+    'clickhouse-database': { type: 'string' },
+    redis: { type: 'string' },
+    'redis-prefix': { type: 'string' },
+    ...RPC_CLIENT_FLAGS,
+    force: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+    verbose: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
   if (values.help || positionals.length === 0) return { command: 'help' };
   const [group, action, model, ...extra] = positionals;
   if (group !== 'models') throw new UsageError(`unknown command ${JSON.stringify(group)}`);

@@ -109,7 +109,7 @@ export class RunHistoryMirror {
       let delay = this.#options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS;
       try {
         await this.#ensureMigrated();
-        await this.flush();
+        await this.#flush();
         if (failures > 0) {
           this.#log.info(
             { failedWrites: failures },
@@ -135,7 +135,7 @@ export class RunHistoryMirror {
   }
 
   /** Writes what is dirty, with the batch facts changed since the last write, in one transaction. */
-  async flush(): Promise<void> {
+  async #flush(): Promise<void> {
     const snapshot = this.#backlog.take();
     const facts = await this.#readFacts(snapshot.cursor, snapshot.rereadFacts);
     const byRun = facts?.byRun ?? new Map<string, ReportedBatchFact[]>();

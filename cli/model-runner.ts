@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 // model-runner: run any model locally, without a cluster, writing the same files and
-// markers a worker would.
+// markers a worker would; read the operator's run history.
 //
 //   model-runner models list
 //   model-runner models run erc20_transfers --chain local --blocks 0-999 --lake ./lake
+//   model-runner runs list --model erc20_transfers --since 7d
+//   model-runner runs show team-a/transfers-18m
 //
-// Exit codes: 0 done, 1 a batch failed (earlier batches stay committed), 2 bad usage.
+// Exit codes: 0 done, 1 a batch failed (earlier batches stay committed) or the run history
+// could not be read, 2 bad usage.
 import { hostname, userInfo } from 'node:os';
 import IORedis from 'ioredis';
 import { pino, type Logger } from 'pino';
@@ -21,6 +24,7 @@ import { modelRegistry } from '../models/registry.ts';
 import { type BatchSummary, runModelBatch } from '../models/runBatch.ts';
 import { type TokenMetadataSource, uncachedTokenMetadata } from '../models/tokenMetadataSource.ts';
 import { type RunArguments, USAGE, UsageError, parseCommandLine } from './modelRunnerArgs.ts';
+import { runRunsCommand } from './runsCommand.ts';
 
 /** Marker names must match PROCESS_NAME: keep letters, digits and a few separators. */
 function markerName(text: string): string {
@@ -197,6 +201,9 @@ async function main(argv: readonly string[]): Promise<number> {
   if (command.command === 'list') {
     listModels(command.json);
     return 0;
+  }
+  if (command.command === 'runs-list' || command.command === 'runs-show') {
+    return runRunsCommand(command, new Date());
   }
   const logger = pino({ level: command.verbose ? 'info' : 'warn' }, pino.destination(2));
   try {

@@ -1,6 +1,16 @@
 // Pure: the command line of `model-runner` → what to do. No env, no I/O: the caller
 // passes the environment in, so every default is visible and testable.
-import { parseArgs } from 'node:util';
+import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
+import {
+  CHAIN_NAME,
+  MODEL_NAME,
+  NAMESPACE_NAME,
+  RUN_NAME,
+  RUN_UID,
+  followsNameRule,
+  nameRuleProblem,
+} from '../contract/names.ts';
+import { RUN_PHASES, type RunPhaseName } from '../contract/runHistory.ts';
 import {
   RPC_CLIENT_SETTINGS,
   type RpcClientSettings,
@@ -10,6 +20,8 @@ import {
 export const USAGE = `usage:
   model-runner models list [--json]
   model-runner models run <model> --chain <chain> --blocks <first>-<last> [options]
+  model-runner runs list [--model <m>] [--chain <c>] [--phase <p>] [--since 24h|7d|YYYY-MM-DD] [--limit <n>] [--json]
+  model-runner runs show <uid|namespace/name> [--json]
 
 run options:
   --chain <name>              a chain of chains/chains.json (e.g. local, ethereum)
@@ -29,14 +41,46 @@ JSON-RPC client (default: the chain's rpcClient settings in chains/chains.json):
 
   --force                     rewrite batches whose markers are complete
   --json                      print the summary as JSON
-  --verbose                   log progress (pino JSON on stderr)`;
+  --verbose                   log progress (pino JSON on stderr)
+
+runs (the operator's run history in Postgres, at DATABASE_URL):
+  list                        newest first: --model, --chain and --phase filter (Pending, Running,
+                              Succeeded, Failed, Expired); --since keeps runs created in the last
+                              <n>m, <n>h or <n>d, or since a UTC day; --limit (default 100)
+  show <uid|namespace/name>   one run, its phases and its batches; a name shows its newest run`;
 
 export class UsageError extends Error {
   override name = 'UsageError';
 }
 
 export type CliCommand =
-  { command: 'help' } | { command: 'list'; json: boolean } | ({ command: 'run' } & RunArguments);
+  | { command: 'help' }
+  | { command: 'list'; json: boolean }
+  | ({ command: 'run' } & RunArguments)
+  | RunsCommand;
+
+/** `--since`: a time back from now, or a UTC day. Resolved against a clock by `sinceInstant`. */
+export type Since = { kind: 'ago'; ms: number } | { kind: 'day'; day: string };
+
+/** A run by its uid, or the newest run of a namespace/name. */
+export type RunSelector = { uid: string } | { namespace: string; name: string };
+
+export type RunsCommand =
+  | {
+      command: 'runs-list';
+      databaseUrl: string;
+      model?: string;
+      chain?: string;
+      phase?: RunPhaseName;
+      since?: Since;
+      limit: number;
+      json: boolean;
+    }
+  | { command: 'runs-show'; databaseUrl: string; run: RunSelector; json: boolean };
+
+export const DEFAULT_RUNS_LIMIT = 100;
+const MAX_RUNS_LIMIT = 100_000;
+const SINCE_UNITS_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 export interface RunArguments {
   model: string;
@@ -71,36 +115,132 @@ export function parseBlockRange(text: string): { minBlock: number; maxBlock: num
   return { minBlock: first, maxBlock: last + 1 };
 }
 
-export function parseCommandLine(
-  argv: readonly string[],
-  env: Readonly<Record<string, string | undefined>>,
-): CliCommand {
-  let parsed;
+/** `24h`, `7d`, `30m` or a UTC day `2026-05-01`. */
+export function parseSince(text: string): Since {
+  const ago = /^(\d{1,6})([mhd])$/.exec(text);
+  if (ago && Number(ago[1]) > 0) return { kind: 'ago', ms: Number(ago[1]) * SINCE_UNITS_MS[ago[2]!]! };
+  const day = /^\d{4}-\d{2}-\d{2}$/.test(text) ? Date.parse(`${text}T00:00:00Z`) : Number.NaN;
+  // Date.parse rolls 2025-02-30 over to March: the day must read back the same.
+  if (Number.isFinite(day) && new Date(day).toISOString().startsWith(text)) return { kind: 'day', day: text };
+  throw new UsageError(
+    `--since must be a time back from now (30m, 24h, 7d) or a UTC day (2026-05-01), not ${JSON.stringify(text)}`,
+  );
+}
+
+/** The earliest creation time `since` keeps, seen at `now`. */
+export function sinceInstant(since: Since, now: Date): Date {
+  return since.kind === 'ago' ? new Date(now.getTime() - since.ms) : new Date(`${since.day}T00:00:00Z`);
+}
+
+/** `namespace/name` or a uid, each checked by the API's own rules. */
+export function parseRunSelector(text: string): RunSelector {
+  const [namespace, name, ...rest] = text.split('/');
+  if (name === undefined) {
+    if (followsNameRule(RUN_UID, text)) return { uid: text };
+    throw new UsageError(`${JSON.stringify(text)} is neither a run uid nor namespace/name`);
+  }
+  if (rest.length === 0 && followsNameRule(NAMESPACE_NAME, namespace) && followsNameRule(RUN_NAME, name)) {
+    return { namespace: namespace!, name };
+  }
+  throw new UsageError(`${JSON.stringify(text)} is not namespace/name (e.g. team-a/transfers-18m)`);
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function databaseUrlFrom(env: Env): string {
+  const url = env.DATABASE_URL?.trim();
+  if (!url) {
+    throw new UsageError(
+      'DATABASE_URL is not set: point it at the Postgres the operator keeps its run history in (postgres://user:pass@host:5432/db)',
+    );
+  }
+  if (!/^postgres(ql)?:\/\//.test(url)) throw new UsageError('DATABASE_URL must be a postgres:// URL');
+  return url;
+}
+
+/** Flags and positionals; an unknown or malformed flag is a usage error. */
+function parseFlags<const Options extends ParseArgsOptionsConfig>(argv: readonly string[], options: Options) {
   try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        chain: { type: 'string' },
-        blocks: { type: 'string' },
-        rpc: { type: 'string' },
-        lake: { type: 'string' },
-        clickhouse: { type: 'string' },
-        'clickhouse-database': { type: 'string' },
-        redis: { type: 'string' },
-        'redis-prefix': { type: 'string' },
-        ...RPC_CLIENT_FLAGS,
-        force: { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        verbose: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
+    return parseArgs({ args: [...argv], allowPositionals: true, strict: true, options });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  const { values, positionals } = parsed;
+}
+
+function parseRunsCommand(argv: readonly string[], env: Env): CliCommand {
+  const { values, positionals } = parseFlags(argv, {
+    model: { type: 'string' },
+    chain: { type: 'string' },
+    phase: { type: 'string' },
+    since: { type: 'string' },
+    limit: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
+  if (values.help) return { command: 'help' };
+  const [, action, target, ...extra] = positionals;
+  if (action === 'show') {
+    if (!target) throw new UsageError('runs show needs a run: its uid or namespace/name');
+    if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
+    const listOnly = (['model', 'chain', 'phase', 'since', 'limit'] as const).filter(
+      (key) => values[key] !== undefined,
+    );
+    if (listOnly.length > 0) throw new UsageError(`runs show takes no --${listOnly[0]}`);
+    const run = parseRunSelector(target);
+    return { command: 'runs-show', databaseUrl: databaseUrlFrom(env), run, json: values.json };
+  }
+  if (action !== 'list') throw new UsageError(`unknown command runs ${JSON.stringify(action ?? '')}`);
+  if (target !== undefined)
+    throw new UsageError('runs list takes no arguments (filter with --model, --chain, --phase, --since)');
+  const command: Extract<RunsCommand, { command: 'runs-list' }> = {
+    command: 'runs-list',
+    databaseUrl: '',
+    limit: DEFAULT_RUNS_LIMIT,
+    json: values.json,
+  };
+  for (const [flag, rule] of [
+    ['model', MODEL_NAME],
+    ['chain', CHAIN_NAME],
+  ] as const) {
+    const value = values[flag];
+    if (value === undefined) continue;
+    const problem = nameRuleProblem(rule, value);
+    if (problem) throw new UsageError(`--${flag}: ${problem}`);
+    command[flag] = value;
+  }
+  if (values.phase !== undefined) {
+    const phase = RUN_PHASES.find((name) => name.toLowerCase() === values.phase!.toLowerCase());
+    if (!phase) throw new UsageError(`--phase must be one of ${RUN_PHASES.join(', ')}`);
+    command.phase = phase;
+  }
+  if (values.since !== undefined) command.since = parseSince(values.since);
+  if (values.limit !== undefined) {
+    const limit = /^\d{1,6}$/.test(values.limit) ? Number(values.limit) : Number.NaN;
+    if (!(limit >= 1 && limit <= MAX_RUNS_LIMIT))
+      throw new UsageError(`--limit must be a whole number from 1 to ${MAX_RUNS_LIMIT}`);
+    command.limit = limit;
+  }
+  command.databaseUrl = databaseUrlFrom(env);
+  return command;
+}
+
+export function parseCommandLine(argv: readonly string[], env: Env): CliCommand {
+  if (argv.find((arg) => !arg.startsWith('-')) === 'runs') return parseRunsCommand(argv, env);
+  const { values, positionals } = parseFlags(argv, {
+    chain: { type: 'string' },
+    blocks: { type: 'string' },
+    rpc: { type: 'string' },
+    lake: { type: 'string' },
+    clickhouse: { type: 'string' },
+    'clickhouse-database': { type: 'string' },
+    redis: { type: 'string' },
+    'redis-prefix': { type: 'string' },
+    ...RPC_CLIENT_FLAGS,
+    force: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+    verbose: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
   if (values.help || positionals.length === 0) return { command: 'help' };
   const [group, action, model, ...extra] = positionals;
   if (group !== 'models') throw new UsageError(`unknown command ${JSON.stringify(group)}`);

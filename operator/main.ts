@@ -27,6 +27,7 @@ import {
   parseOperatorConfig,
 } from './operatorConfig.ts';
 import { modelRunPorts } from './modelRunWiring.ts';
+import { openRunHistory } from './history/runHistoryWiring.ts';
 import {
   ControllerManager,
   Informer,
@@ -113,6 +114,7 @@ async function main(): Promise<void> {
   });
   const dispatcher = new BatchDispatcher(rabbit, log);
   const events = new EventRecorder({ events: kube.events, reportingInstance: config.identity, log });
+  const progress = new RunProgressStore(redis, { prefix: config.progressPrefix });
   const controller = new ModelRunController(
     modelRunPorts({
       kube,
@@ -120,7 +122,7 @@ async function main(): Promise<void> {
       runCache,
       events,
       markers,
-      progress: new RunProgressStore(redis, { prefix: config.progressPrefix }),
+      progress,
       dispatcher,
       rpcUrls: config.rpcUrls,
       settings: {
@@ -153,6 +155,24 @@ async function main(): Promise<void> {
     concurrency: 4,
   });
   served.start();
+
+  // --- Run history (Postgres at DATABASE_URL) -------------------------------------------------
+  // A mirror of the runs and their batches that outlives the resources. Every replica migrates
+  // the schema and remembers what changed; only the leader writes. Postgres is never on the
+  // reconcile path: while it is down the controllers work on and the history catches up later.
+  const history = config.endpoints.databaseUrl
+    ? openRunHistory({
+        databaseUrl: config.endpoints.databaseUrl,
+        identity: config.identity,
+        runs: runCache,
+        progress,
+        log,
+      })
+    : undefined;
+  if (history) history.mirror.start();
+  else log.info('DATABASE_URL is not set: no run history is kept');
+  // ---------------------------------------------------------------------------------------------
+
   manager.startInformers();
 
   const server = await startOperatorMetricsServer({
@@ -170,7 +190,9 @@ async function main(): Promise<void> {
     name: config.leaseName,
     identity: config.identity,
     log,
-    onStartedLeading: (signal) => manager.lead(signal),
+    onStartedLeading: async (signal) => {
+      await Promise.all([manager.lead(signal), history?.mirror.lead(signal)]);
+    },
     onLeadershipChange: (leading) => metrics.leader.set(leading ? 1 : 0),
   });
   elector.start();
@@ -183,6 +205,7 @@ async function main(): Promise<void> {
     await elector.release();
     await manager.stopInformers();
     await served.stop();
+    await history?.close();
     await dispatcher.close();
     await rabbit.close().catch(() => undefined);
     await markers.close().catch(() => undefined);

@@ -44,6 +44,8 @@ export interface OperatorConfig {
     redisUrl: string;
     clickhouseUrl: string;
     gcsEndpoint: string | undefined;
+    /** The run history's Postgres; undefined: no history. */
+    databaseUrl: string | undefined;
   };
   /** The chains' JSON-RPC URLs the operator may read the tip from (env var per chain, optional). */
   rpcUrls: ReadonlyMap<string, string>;
@@ -242,6 +244,7 @@ export function parseOperatorConfig(
       redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:'])!,
       clickhouseUrl: url(env, 'CLICKHOUSE_URL', ['http:', 'https:'])!,
       gcsEndpoint: url(env, 'GCS_ENDPOINT', ['http:', 'https:'], false),
+      databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:'], false),
     },
     rpcUrls,
   };

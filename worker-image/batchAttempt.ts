@@ -1,7 +1,10 @@
 // One attempt at one batch, whatever delivered it (a queue or a Job's batch list): refuse what
 // cannot run, run it, record the outcome in the run's progress, observe metrics, and say what
 // happened. What to do next (ack, retry, dead-letter, hand back) is the caller's business.
+// The batch's facts for the run history (worker, times, attempts, rows, last error) are written
+// when the attempt starts and when it ends; whoever decides the end writes it.
 import type { Logger } from 'pino';
+import type { BatchFactEvent } from '../contract/batchFacts.ts';
 import type { BatchMessage } from '../contract/batchMessage.ts';
 import { runLabel } from '../contract/batchMessage.ts';
 import type { WorkerMetrics } from '../adapters/metrics/workerMetrics.ts';
@@ -23,6 +26,38 @@ export interface AttemptDeps {
   clock: () => Date;
   /** Waits between the few in-place retries of the progress write (injected for tests). */
   sleep: (ms: number) => Promise<void>;
+  /** This worker's name in the batch facts (the pod name). */
+  workerName: string;
+}
+
+type FactEnd = Omit<Extract<BatchFactEvent, { kind: 'finished' }>, keyof BatchFactEventCommon | 'kind'>;
+type BatchFactEventCommon = Pick<BatchFactEvent, 'minBlock' | 'maxBlock' | 'attempt' | 'worker' | 'at'>;
+
+/**
+ * Writes the batch's facts for the run history. History is not worth failing a batch for: a
+ * write that fails is logged, never thrown.
+ */
+export async function recordBatchFact(
+  deps: Pick<AttemptDeps, 'progress' | 'clock' | 'workerName'>,
+  logger: Logger,
+  message: BatchMessage,
+  end?: FactEnd,
+): Promise<void> {
+  const common: BatchFactEventCommon = {
+    minBlock: message.minBlock,
+    maxBlock: message.maxBlock,
+    attempt: message.attempt,
+    worker: deps.workerName,
+    at: deps.clock().getTime(),
+  };
+  const event: BatchFactEvent = end
+    ? { kind: 'finished', ...common, ...end }
+    : { kind: 'started', ...common };
+  await deps.progress
+    .recordBatchFact(message.runId.uid, message.batchId, event)
+    .catch((failure: unknown) =>
+      logger.warn({ err: (failure as Error).message }, 'could not record the batch facts'),
+    );
 }
 
 /**
@@ -31,7 +66,7 @@ export interface AttemptDeps {
  * A progress write that fails is logged, never thrown: the failure is already decided.
  */
 export async function recordFailedForGood(
-  deps: Pick<AttemptDeps, 'progress' | 'metrics' | 'clock'>,
+  deps: Pick<AttemptDeps, 'progress' | 'metrics' | 'clock' | 'workerName'>,
   logger: Logger,
   message: BatchMessage,
   error: string,
@@ -40,6 +75,7 @@ export async function recordFailedForGood(
   result: 'deadLettered' | 'failed' = 'deadLettered',
 ): Promise<void> {
   deps.metrics.batches.inc({ model: message.model, chain: message.chain, result });
+  await recordBatchFact(deps, logger, message, { state: 'failed', error });
   await deps.progress
     .recordOutcome({
       runUid: message.runId.uid,
@@ -101,6 +137,7 @@ export async function attemptBatch(
   const labels = { model: message.model, chain: message.chain };
   const started = performance.now();
   deps.metrics.inFlight.inc();
+  await recordBatchFact(deps, logger, message);
   try {
     const refusal = deps.runner.refuse(message);
     if (refusal) throw new BatchFailure(refusal.reason, refusal.message);
@@ -122,6 +159,7 @@ export async function attemptBatch(
         now: deps.clock(),
       }),
     );
+    await recordBatchFact(deps, logger, message, { state: outcome, rows: result.skipped ? 0 : rows });
     const seconds = (performance.now() - started) / 1000;
     deps.metrics.batches.inc({ ...labels, result: outcome });
     deps.metrics.batchDuration.observe({ ...labels, result: outcome }, seconds);
@@ -137,6 +175,7 @@ export async function attemptBatch(
     if (signal.aborted) {
       deps.metrics.batchFailures.inc({ ...labels, reason: 'shutdown' });
       logger.warn({ err: (error as Error).message }, 'batch interrupted by shutdown; handing it back');
+      await recordBatchFact(deps, logger, message, { state: 'interrupted' });
       return { kind: 'interrupted' };
     }
     const failure = classifyFailure(error);

@@ -108,6 +108,7 @@ async function main(): Promise<number> {
     logger,
     clock: () => new Date(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    workerName: config.workerName,
   };
 
   // Set once queue mode connects; /healthz reads it.
@@ -181,7 +182,6 @@ async function main(): Promise<number> {
       ...attemptDeps,
       publisher,
       retryDelaysMs: config.retryDelaysMs,
-      workerName: config.workerName,
     }),
   );
   const why = await Promise.race([shutdown, lost]);

@@ -8,12 +8,17 @@ import type { Delivery, DeliveryHandler, Settlement } from '../adapters/rabbitmq
 import type { RabbitPublisher } from '../adapters/rabbitmq/publisher.ts';
 import { parseWorkQueueName } from '../contract/queues.ts';
 import { afterFailure } from '../contract/retryPolicy.ts';
-import { attemptBatch, batchLogFields, recordFailedForGood, type AttemptDeps } from './batchAttempt.ts';
+import {
+  attemptBatch,
+  batchLogFields,
+  recordBatchFact,
+  recordFailedForGood,
+  type AttemptDeps,
+} from './batchAttempt.ts';
 
 export interface QueueDeliveryDeps extends AttemptDeps {
   publisher: Pick<RabbitPublisher, 'publishRetry' | 'publishDeadLetter'>;
   retryDelaysMs: readonly number[];
-  workerName: string;
 }
 
 /** A lane queue carries one chain's batches; ad-hoc lanes (`backfill_N`) carry any chain. */
@@ -154,6 +159,10 @@ export function createDeliveryHandler(deps: QueueDeliveryDeps): DeliveryHandler 
     await deps.progress
       .recordRetry(message.runId.uid, deps.clock())
       .catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'could not count the retry'));
+    await recordBatchFact(deps, logger, message, {
+      state: 'retrying',
+      error: `${failure.reason}: ${failure.message}`,
+    });
     logger.warn(
       { nextAttempt: next.nextAttempt, delayMs: next.delayMs, reason: failure.reason },
       'batch retry scheduled',

@@ -9,9 +9,13 @@
 //                                      maxFailures entries; removed when the batch later succeeds
 //   <prefix>run:<uid>:dispatched set: batchIds the operator has sent (its dispatch ledger)
 //   <prefix>run:<uid>:cancelled  flag: the run is gone or ended; workers drop its queued batches
+//   <prefix>run:<uid>:batches    hash: batchId → JSON facts (worker, attempts, times, rows, last
+//                                      error), with a change feed for the run history (batchFacts.ts)
 //
 // Every key expires `ttlSeconds` after the last report, so finished runs do not pile up.
 import type IORedis from 'ioredis';
+import type { BatchFactEvent, ReportedBatchFact } from '../../contract/batchFacts.ts';
+import { type BatchFactChanges, BatchFactStore } from './batchFacts.ts';
 import { BATCH_OUTCOMES, type BatchOutcome } from './progressRules.ts';
 
 type RedisClient = InstanceType<typeof IORedis.Redis>;
@@ -86,6 +90,8 @@ export interface RunKeys {
   failures: string;
   dispatched: string;
   cancelled: string;
+  batchFacts: string;
+  batchChanges: string;
 }
 
 export interface RunProgress {
@@ -128,6 +134,7 @@ export class RunProgressStore {
   readonly #prefix: string;
   readonly #maxFailures: number;
   readonly #ttlSeconds: number;
+  readonly #facts: BatchFactStore;
 
   constructor(redis: RedisClient, options: ProgressStoreOptions = {}) {
     const prefix = options.prefix ?? DEFAULT_PROGRESS_PREFIX;
@@ -136,6 +143,7 @@ export class RunProgressStore {
     this.#prefix = prefix;
     this.#maxFailures = options.maxFailures ?? DEFAULT_MAX_FAILURES;
     this.#ttlSeconds = options.ttlSeconds ?? DEFAULT_PROGRESS_TTL_SECONDS;
+    this.#facts = new BatchFactStore(redis, prefix, this.#ttlSeconds);
   }
 
   keys(runUid: string): RunKeys {
@@ -147,6 +155,8 @@ export class RunProgressStore {
       failures: `${base}:failures`,
       dispatched: `${base}:dispatched`,
       cancelled: `${base}:cancelled`,
+      batchFacts: this.#facts.keys(runUid).facts,
+      batchChanges: this.#facts.keys(runUid).changes,
     };
   }
 
@@ -270,9 +280,31 @@ export class RunProgressStore {
     return (await this.#redis.exists(this.keys(runUid).cancelled)) === 1;
   }
 
+  /**
+   * A worker's report on one batch for the run history: written when an attempt starts and
+   * when it ends (batchFactRules.ts says how reports combine). True when it changed the facts.
+   */
+  async recordBatchFact(runUid: string, batchId: string, event: BatchFactEvent): Promise<boolean> {
+    return this.#facts.record(runUid, batchId, event);
+  }
+
+  async readBatchFact(runUid: string, batchId: string): Promise<ReportedBatchFact | undefined> {
+    return this.#facts.readFact(runUid, batchId);
+  }
+
+  async readBatchFacts(runUid: string): Promise<ReportedBatchFact[]> {
+    return this.#facts.readAll(runUid);
+  }
+
+  /** Batch facts changed after the cursor `since` (0: all), for the runs `wanted` accepts. */
+  async readBatchFactChanges(since: number, wanted?: (runUid: string) => boolean): Promise<BatchFactChanges> {
+    return this.#facts.readChanges(since, wanted);
+  }
+
   /** Forgets a run entirely. */
   async deleteRun(runUid: string): Promise<void> {
     const keys = this.keys(runUid);
     await this.#redis.del(keys.progress, keys.outcomes, keys.failures, keys.dispatched, keys.cancelled);
+    await this.#facts.deleteRun(runUid);
   }
 }

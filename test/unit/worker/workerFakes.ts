@@ -6,6 +6,7 @@ import type { Counter, Gauge, Histogram } from 'prom-client';
 import { createWorkerMetrics, type WorkerMetrics } from '../../../adapters/metrics/workerMetrics.ts';
 import type { DeadLetterDetails } from '../../../adapters/rabbitmq/publisher.ts';
 import type { BatchReport, RunProgressStore } from '../../../adapters/redis/progress.ts';
+import type { BatchFactEvent } from '../../../contract/batchFacts.ts';
 import { batchMessageFor, type BatchMessage, type RunRequest } from '../../../contract/batchMessage.ts';
 import type { AttemptDeps } from '../../../worker-image/batchAttempt.ts';
 import type { BatchRunner, BatchRunRequest, BatchRunResult } from '../../../worker-image/batchRunner.ts';
@@ -71,6 +72,14 @@ export class FakeProgress {
   /** Runs the operator has cancelled (deleted, or ended early). */
   readonly cancelled = new Set<string>();
   failCancelledReads = false;
+
+  /** Per-batch facts for the run history (what worker, when, how many rows). */
+  readonly facts: { runUid: string; batchId: string; event: BatchFactEvent }[] = [];
+
+  async recordBatchFact(runUid: string, batchId: string, event: BatchFactEvent): Promise<boolean> {
+    this.facts.push({ runUid, batchId, event });
+    return true;
+  }
 
   async isCancelled(runUid: string): Promise<boolean> {
     if (this.failCancelledReads) throw new Error('connect ECONNREFUSED 127.0.0.1:6379');
@@ -154,6 +163,7 @@ export function fakeWorld(): FakeWorld {
     progress: progress.asStore(),
     metrics,
     logger: pino({ level: 'silent' }),
+    workerName: 'worker-fake',
     clock: () => NOW,
     sleep: async (ms) => {
       sleeps.push(ms);

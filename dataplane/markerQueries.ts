@@ -286,10 +286,10 @@ export interface CoverageSqlQuery extends Omit<CoverageQuery, 'chain'> {
 }
 
 /**
- * Coverage per root path and day: the blocks of that day in the parts of complete batches.
- * Parts are read a margin around the days so the batches touching them are judged whole.
+ * FROM and WHERE over the latest parts of complete batches that fall on the query's days.
+ * Parts are read a margin around the days, so the batches touching them are judged whole.
  */
-export function coverageSql(table: MarkersTable, query: CoverageSqlQuery): string {
+function completePartsOfDaysSql(table: MarkersTable, query: CoverageSqlQuery): string {
   dtRange(query.fromDt, query.toDt);
   const filter = {
     chain: query.chain,
@@ -297,38 +297,34 @@ export function coverageSql(table: MarkersTable, query: CoverageSqlQuery): strin
     fromDt: addDays(query.fromDt, -COVERAGE_MARGIN_DAYS),
     toDt: addDays(query.toDt, COVERAGE_MARGIN_DAYS),
   };
+  return `FROM (${latestPartsSql(table, filter)})
+WHERE (root_path, batch_start) IN (SELECT root_path, batch_start FROM (${completeBatchesInnerSql(table, filter)}))
+  AND part_dt >= ${sqlDate(query.fromDt)} AND part_dt <= ${sqlDate(query.toDt)}`;
+}
+
+/** Coverage per root path and day: the blocks of that day in the parts of complete batches. */
+export function coverageSql(table: MarkersTable, query: CoverageSqlQuery): string {
   return `SELECT
   root_path,
   toString(part_dt) AS dt,
   sum(part_max_block - part_min_block) AS covered_blocks,
   count() AS complete_batches,
   sum(part_row_count) AS row_count
-FROM (${latestPartsSql(table, filter)})
-WHERE (root_path, batch_start) IN (SELECT root_path, batch_start FROM (${completeBatchesInnerSql(table, filter)}))
-  AND part_dt >= ${sqlDate(query.fromDt)} AND part_dt <= ${sqlDate(query.toDt)}
+${completePartsOfDaysSql(table, query)}
 GROUP BY root_path, part_dt
 ORDER BY root_path, dt`;
 }
 
 /**
- * The blocks of each day in the complete batches of one root path: per day, the first and the
+ * The blocks of each day in the complete batches of the root paths: per day, the first and the
  * end block of its parts. What `spec.dates` resolves through.
  */
 export function dayRangesSql(table: MarkersTable, query: CoverageSqlQuery): string {
-  dtRange(query.fromDt, query.toDt);
-  const filter = {
-    chain: query.chain,
-    rootPaths: query.rootPaths,
-    fromDt: addDays(query.fromDt, -COVERAGE_MARGIN_DAYS),
-    toDt: addDays(query.toDt, COVERAGE_MARGIN_DAYS),
-  };
   return `SELECT
   toString(part_dt) AS dt,
   min(part_min_block) AS min_block,
   max(part_max_block) AS max_block
-FROM (${latestPartsSql(table, filter)})
-WHERE (root_path, batch_start) IN (SELECT root_path, batch_start FROM (${completeBatchesInnerSql(table, filter)}))
-  AND part_dt >= ${sqlDate(query.fromDt)} AND part_dt <= ${sqlDate(query.toDt)}
+${completePartsOfDaysSql(table, query)}
 GROUP BY part_dt
 ORDER BY dt`;
 }

@@ -13,7 +13,7 @@ import { INGESTION_ROOT_PATHS } from '../../dataplane/paths.ts';
 import type { ModelRun } from '../../crds/generated/types.ts';
 import { resolveDates } from '../planning/dateResolution.ts';
 import { indexedJobFor, jobNameFor, parseIndexes } from '../planning/indexedJob.ts';
-import { type RunPlan, isEveryBatchReady, planRun } from '../planning/runPlan.ts';
+import { isEveryBatchReady, planRun } from '../planning/runPlan.ts';
 import {
   type RunTarget,
   isRunSpecProblem,
@@ -143,16 +143,21 @@ export class ModelRunController {
     return new Set([...counts].filter(([, count]) => count === wanted).map(([start]) => start));
   }
 
-  async #plan(
+  /**
+   * The run's plan and what workers reported, as the status needs them: every fact a planned
+   * run's status is computed from, before the executor adds its own (queue or Job).
+   */
+  async #planned(
     run: ModelRun,
     target: RunTarget,
     request: RunRequest,
-    dispatched: ReadonlySet<number>,
-    finished: ReadonlySet<number>,
+    dispatched: Set<number>,
     now: Date,
-  ): Promise<{ plan: RunPlan; lastSafeBlock: number | undefined }> {
+    executor: 'queue' | 'job',
+  ): Promise<PlannedRunObservation> {
     const { manifest, chain } = target;
-    const [completeOutputs, completeInputs, lastSafeBlock] = await Promise.all([
+    const [reports, completeOutputs, completeInputs, lastSafeBlock] = await Promise.all([
+      this.#reports(request),
       this.#completeIn(
         chain.name,
         manifest.outputs.map((output) => output.rootPath),
@@ -170,12 +175,21 @@ export class ModelRunController {
       markers: { completeOutputs, completeInputs },
       lastSafeBlock,
       dispatched,
-      finished,
+      finished: new Set(reports.outcomes.keys()),
       maxInFlight: run.spec.dryRun ? 0 : this.#ports.settings.maxInFlightPerRun,
       suspended: run.spec.suspend ?? false,
       now,
     });
-    return { plan, lastSafeBlock };
+    const observed: PlannedRunObservation = {
+      request,
+      plan,
+      ...reports,
+      dispatched,
+      failedIndexes: new Set(),
+      executor,
+    };
+    if (lastSafeBlock !== undefined) observed.lastSafeBlock = lastSafeBlock;
+    return observed;
   }
 
   /** The run's reported outcomes and failures, keyed for the planner (batch starts). */
@@ -189,9 +203,9 @@ export class ModelRunController {
       this.#ports.ledger.lastProgressAt(uid),
     ]);
     const outcomes = new Map<number, BatchOutcome>();
-    const prefix = `${request.chain}/${request.model}/`;
     for (const [batchId, outcome] of byId) {
-      if (batchId.startsWith(prefix)) outcomes.set(Number(batchId.slice(prefix.length)), outcome);
+      const start = batchStartOf(request, batchId);
+      if (start !== undefined) outcomes.set(start, outcome);
     }
     const observed: Pick<PlannedRunObservation, 'outcomes' | 'failures' | 'lastProgressAt'> = {
       outcomes,
@@ -211,42 +225,23 @@ export class ModelRunController {
     const uid = request.runId.uid;
     const queue =
       run.spec.queue ?? workQueueName(request.chain, run.spec.lane ?? 'backfill', target.manifest.kind);
-    const prefix = `${request.chain}/${request.model}/`;
-    const [reports, dispatchedIds] = await Promise.all([
-      this.#reports(request),
-      this.#ports.ledger.dispatched(uid),
-    ]);
-    const dispatched = new Set(
-      [...dispatchedIds].filter((id) => id.startsWith(prefix)).map((id) => Number(id.slice(prefix.length))),
-    );
-    const { plan, lastSafeBlock } = await this.#plan(
-      run,
-      target,
-      request,
-      dispatched,
-      new Set(reports.outcomes.keys()),
-      now,
-    );
-    if (plan.toDispatch.length > 0 && !this.#isPastDeadline(run, now)) {
+    const dispatched = new Set<number>();
+    for (const batchId of await this.#ports.ledger.dispatched(uid)) {
+      const start = batchStartOf(request, batchId);
+      if (start !== undefined) dispatched.add(start);
+    }
+    const observed = await this.#planned(run, target, request, dispatched, now, 'queue');
+    const { toDispatch } = observed.plan;
+    if (toDispatch.length > 0 && !this.#isPastDeadline(run, now)) {
       // Confirmed by the broker first, recorded second: a crash in between re-sends (harmless), never loses.
-      await this.#ports.queues.send(queue, plan.toDispatch);
-      const ids = plan.toDispatch.map((message) => message.batchId);
+      await this.#ports.queues.send(queue, toDispatch);
+      const ids = toDispatch.map((message) => message.batchId);
       await this.#ports.ledger.recordDispatched(uid, ids);
-      for (const message of plan.toDispatch) dispatched.add(message.minBlock);
+      for (const message of toDispatch) dispatched.add(message.minBlock);
       log.info({ queue, batches: ids.length }, 'batches dispatched');
     }
-    const consumers = dispatched.size > 0 ? await this.#ports.queues.consumers(queue) : undefined;
-    const observed: PlannedRunObservation = {
-      request,
-      plan,
-      ...reports,
-      dispatched,
-      failedIndexes: new Set(),
-      executor: 'queue',
-      queue,
-    };
-    if (consumers !== undefined) observed.consumers = consumers;
-    if (lastSafeBlock !== undefined) observed.lastSafeBlock = lastSafeBlock;
+    observed.queue = queue;
+    if (dispatched.size > 0) observed.consumers = await this.#ports.queues.consumers(queue);
     return { kind: 'planned', ...observed };
   }
 
@@ -258,27 +253,11 @@ export class ModelRunController {
     log: Logger,
   ): Promise<RunObservation> {
     const namespace = run.metadata?.namespace ?? '';
-    const reports = await this.#reports(request);
-    const { plan, lastSafeBlock } = await this.#plan(
-      run,
-      target,
-      request,
-      new Set(),
-      new Set(reports.outcomes.keys()),
-      now,
-    );
+    const observed = await this.#planned(run, target, request, new Set(), now, 'job');
+    const { plan } = observed;
     const jobName = jobNameFor(run.metadata?.name ?? '', request.runId.uid, plan.batches.length);
+    observed.jobName = jobName;
     let job = await this.#ports.jobs.get(namespace, jobName);
-    const observed: PlannedRunObservation = {
-      request,
-      plan,
-      ...reports,
-      dispatched: new Set(),
-      failedIndexes: new Set(),
-      executor: 'job',
-      jobName,
-    };
-    if (lastSafeBlock !== undefined) observed.lastSafeBlock = lastSafeBlock;
     if (job && !this.#ownsJob(run, job)) {
       return {
         kind: 'unresolved',
@@ -337,4 +316,10 @@ export class ModelRunController {
     if (deadline !== undefined) delay = Math.min(delay, Math.max(1, deadline.getTime() - now.getTime()));
     return delay;
   }
+}
+
+/** The first block of one of the run's batch ids (`<chain>/<model>/<minBlock>`); undefined for another model's. */
+function batchStartOf(request: RunRequest, batchId: string): number | undefined {
+  const prefix = `${request.chain}/${request.model}/`;
+  return batchId.startsWith(prefix) ? Number(batchId.slice(prefix.length)) : undefined;
 }

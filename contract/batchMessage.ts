@@ -11,6 +11,7 @@ import {
   RUN_NAME,
   RUN_UID,
   TOPIC_NAME,
+  followsNameRule,
   nameRuleProblem,
 } from './names.ts';
 
@@ -68,6 +69,18 @@ export const MAX_MESSAGE_BYTES = 16 * 1024;
 
 export function batchIdOf(chain: string, model: string, minBlock: number): string {
   return `${chain}/${model}/${minBlock}`;
+}
+
+/** True for a batch id as batchIdOf makes them: a chain, a model and a block number. */
+export function isBatchId(value: string): boolean {
+  const [chain, model, block, ...rest] = value.split('/');
+  return (
+    rest.length === 0 &&
+    followsNameRule(CHAIN_NAME, chain) &&
+    followsNameRule(MODEL_NAME, model) &&
+    /^[0-9]{1,16}$/.test(block ?? '') &&
+    Number.isSafeInteger(Number(block))
+  );
 }
 
 /** `<namespace>/<name>`: how logs and markers (`process_name`) name the run. */

@@ -13,11 +13,11 @@
 // hide changes behind a reader's cursor) and the runs index keeps the newest MAX_INDEXED_RUNS.
 import type IORedis from 'ioredis';
 import type { BatchFact, BatchFactEvent, ReportedBatchFact } from '../../contract/batchFacts.ts';
+import { isBatchId } from '../../contract/batchMessage.ts';
+import { RUN_UID, followsNameRule } from '../../contract/names.ts';
 
 type RedisClient = InstanceType<typeof IORedis.Redis>;
 
-const UID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/;
-const BATCH_ID_PATTERN = /^[a-z][a-z0-9_]{0,62}\/[a-z][a-z0-9_]{0,62}\/[0-9]{1,16}$/;
 const WORKER_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,252}$/;
 const STATES = ['retrying', 'interrupted', 'succeeded', 'skipped', 'failed'];
 
@@ -73,11 +73,11 @@ export interface BatchFactChanges {
 }
 
 function assertUid(uid: string): void {
-  if (!UID_PATTERN.test(uid)) throw new Error(`invalid run uid ${JSON.stringify(uid)}`);
+  if (!followsNameRule(RUN_UID, uid)) throw new Error(`invalid run uid ${JSON.stringify(uid)}`);
 }
 
 function checkEvent(batchId: string, event: BatchFactEvent): void {
-  if (!BATCH_ID_PATTERN.test(batchId)) throw new Error(`invalid batch id ${JSON.stringify(batchId)}`);
+  if (!isBatchId(batchId)) throw new Error(`invalid batch id ${JSON.stringify(batchId)}`);
   if (!WORKER_PATTERN.test(event.worker))
     throw new Error(`invalid worker name ${JSON.stringify(event.worker)}`);
   if (event.kind === 'finished' && !STATES.includes(event.state))
@@ -185,7 +185,7 @@ export class BatchFactStore {
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const uid = flat[i]!;
       cursor = Math.max(cursor, Number(flat[i + 1]));
-      if (UID_PATTERN.test(uid) && wanted(uid)) runUids.push(uid);
+      if (followsNameRule(RUN_UID, uid) && wanted(uid)) runUids.push(uid);
     }
     const byRun = new Map<string, ReportedBatchFact[]>();
     if (runUids.length === 0) return { cursor, byRun };

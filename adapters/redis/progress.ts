@@ -17,12 +17,12 @@ import type IORedis from 'ioredis';
 import type { BatchFactEvent, ReportedBatchFact } from '../../contract/batchFacts.ts';
 import { type BatchFactChanges, BatchFactStore } from './batchFacts.ts';
 import { BATCH_OUTCOMES, type BatchOutcome } from './progressRules.ts';
+import { isBatchId } from '../../contract/batchMessage.ts';
+import { RUN_UID, followsNameRule } from '../../contract/names.ts';
 
 type RedisClient = InstanceType<typeof IORedis.Redis>;
 
 const PREFIX_PATTERN = /^[A-Za-z0-9_.:-]{0,64}$/;
-const UID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/;
-const BATCH_ID_PATTERN = /^[a-z][a-z0-9_]{0,62}\/[a-z][a-z0-9_]{0,62}\/[0-9]{1,16}$/;
 
 export const DEFAULT_PROGRESS_PREFIX = 'model-runner:';
 export const DEFAULT_MAX_FAILURES = 50;
@@ -115,7 +115,7 @@ export interface ProgressStoreOptions {
 }
 
 function assertUid(uid: string): void {
-  if (!UID_PATTERN.test(uid)) throw new Error(`invalid run uid ${JSON.stringify(uid)}`);
+  if (!followsNameRule(RUN_UID, uid)) throw new Error(`invalid run uid ${JSON.stringify(uid)}`);
 }
 
 function toCount(value: string | undefined): number {
@@ -162,8 +162,7 @@ export class RunProgressStore {
 
   /** Records a batch's outcome; true when it changed the counts, false for a repeat. */
   async recordOutcome(report: BatchReport): Promise<boolean> {
-    if (!BATCH_ID_PATTERN.test(report.batchId))
-      throw new Error(`invalid batch id ${JSON.stringify(report.batchId)}`);
+    if (!isBatchId(report.batchId)) throw new Error(`invalid batch id ${JSON.stringify(report.batchId)}`);
     if (!BATCH_OUTCOMES.includes(report.outcome))
       throw new Error(`invalid outcome ${JSON.stringify(report.outcome)}`);
     for (const [name, value] of [
@@ -257,7 +256,7 @@ export class RunProgressStore {
   async recordDispatched(runUid: string, batchIds: readonly string[]): Promise<void> {
     if (batchIds.length === 0) return;
     for (const batchId of batchIds) {
-      if (!BATCH_ID_PATTERN.test(batchId)) throw new Error(`invalid batch id ${JSON.stringify(batchId)}`);
+      if (!isBatchId(batchId)) throw new Error(`invalid batch id ${JSON.stringify(batchId)}`);
     }
     const key = this.keys(runUid).dispatched;
     await this.#redis

@@ -9,6 +9,7 @@
 // (the lock holder may have died).
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { CHAIN_NAME, followsNameRule } from '../../contract/names.ts';
 
 export interface TokenMetadata {
   /** null when the token has no (working) `decimals()`. */
@@ -45,7 +46,6 @@ export interface TokenMetadataCacheStats {
 }
 
 const KEY_PREFIX = /^[A-Za-z0-9:_.-]{1,100}$/;
-const CHAIN = /^[a-z][a-z0-9_]{0,62}$/;
 const ADDRESS = /^0x[0-9a-f]{40}$/;
 
 // Deletes the lock only if we still own it: a slow loader must not free another's lock.
@@ -88,7 +88,7 @@ export class TokenMetadataCache {
     addresses: readonly string[],
     load: TokenMetadataLoader,
   ): Promise<Map<string, TokenMetadata>> {
-    if (!CHAIN.test(chain)) throw new Error(`invalid chain name ${chain}`);
+    if (!followsNameRule(CHAIN_NAME, chain)) throw new Error(`invalid chain name ${chain}`);
     const unique = [...new Set(addresses)];
     for (const address of unique) {
       if (!ADDRESS.test(address)) throw new Error(`invalid token address ${address}`);

@@ -22,24 +22,10 @@ import { repoRoot, stackEnv } from '../../devtools/stackEnv.ts';
 import { createTestNamespace, deleteTestNamespace, installCrds } from './crds.ts';
 import { isProcessAlive, kubeClients, LOCAL_POD_RUNNER, pollUntil } from './kube.ts';
 import { freePort } from './freePort.ts';
+import { management } from './rabbitManagement.ts';
 import { uniqueIdentifier, uniqueName } from './names.ts';
 
 const NODE = join(repoRoot, 'node_modules/.bin/node');
-
-async function management(method: string, path: string, body?: unknown): Promise<Response> {
-  const base = new URL(stackEnv().RABBITMQ_MANAGEMENT_URL);
-  const authorization = `Basic ${Buffer.from(`${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`).toString('base64')}`;
-  base.username = '';
-  base.password = '';
-  const response = await fetch(new URL(path, base), {
-    method,
-    headers: { authorization, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  if (!response.ok && response.status !== 404)
-    throw new Error(`management API ${method} ${path}: ${response.status}`);
-  return response;
-}
 
 /** One operator process of a test. */
 export class OperatorProcess {

@@ -22,6 +22,7 @@ import {
   pollUntil,
 } from '../../support/kube.ts';
 import { OperatorWorld } from '../../support/operatorWorld.ts';
+import { queueStats } from '../../support/rabbitManagement.ts';
 
 const FINAL = ['Succeeded', 'Failed', 'Expired'];
 let firstBatch: number;
@@ -218,14 +219,7 @@ describe('runs deleted mid-way', () => {
       await pollUntil(
         'the queue to be drained',
         async () => {
-          const response = await fetch(
-            new URL(
-              `api/queues/${encodeURIComponent(world.vhost)}/local_backfill_nonreads`,
-              managementBase(),
-            ),
-            { headers: managementHeaders() },
-          );
-          const queue = (await response.json()) as { messages?: number };
+          const queue = await queueStats(world.vhost, 'local_backfill_nonreads');
           return queue.messages === 0;
         },
         { timeoutMs: 60_000 },
@@ -290,17 +284,3 @@ describe('runs deleted mid-way', () => {
     );
   });
 });
-
-function managementBase(): URL {
-  const base = new URL(stackEnv().RABBITMQ_MANAGEMENT_URL);
-  base.username = '';
-  base.password = '';
-  return base;
-}
-
-function managementHeaders(): Record<string, string> {
-  const base = new URL(stackEnv().RABBITMQ_MANAGEMENT_URL);
-  return {
-    authorization: `Basic ${Buffer.from(`${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`).toString('base64')}`,
-  };
-}

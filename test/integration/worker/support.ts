@@ -67,14 +67,7 @@ export function managementApi(): { url: string; vhost: string } {
   return { url: stackEnv().RABBITMQ_MANAGEMENT_URL, vhost };
 }
 
-/** Calls the management API with the credentials in its URL. */
-export async function management(method: string, path: string): Promise<Response> {
-  const base = new URL(stackEnv().RABBITMQ_MANAGEMENT_URL);
-  const authorization = `Basic ${Buffer.from(`${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`).toString('base64')}`;
-  base.username = '';
-  base.password = '';
-  return fetch(new URL(path, base), { method, headers: { authorization } });
-}
+export { management } from '../../support/rabbitManagement.ts';
 
 export interface ConsumedRecord {
   key: string;

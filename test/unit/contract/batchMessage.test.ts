@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import {
   batchIdOf,
   batchMessageFor,
+  isBatchId,
   encodeBatchMessage,
   parseBatchMessage,
   validateRunRequest,
@@ -174,5 +175,20 @@ test("a run request (a Job pod's WORKER_RUN) follows the rules of its messages",
     const parsed = validateRunRequest(value);
     assert.equal(parsed.ok, false);
     assert.match((parsed as { reason: string }).reason, reason);
+  }
+});
+
+test('isBatchId accepts exactly what batchIdOf makes', () => {
+  assert.equal(isBatchId(batchIdOf('ethereum', 'erc20_transfers', 18_000_000)), true);
+  for (const bad of [
+    'ethereum/erc20_transfers',
+    'Ethereum/x/1',
+    'eth/x/1/2',
+    'eth/x/-1',
+    'eth/x/1e3',
+    'eth/x/99999999999999999',
+    'eth//1',
+  ]) {
+    assert.equal(isBatchId(bad), false, bad);
   }
 });

@@ -251,9 +251,17 @@ export function nextModelRunStatus(run: ModelRun, observed: RunObservation, now:
     message = observed.problem.message;
     apply({ type: 'Failed', status: 'True', reason: observed.problem.reason, message });
   } else if (observed.kind === 'unresolved') {
-    phase = 'Pending';
-    message = observed.message;
-    apply({ type: 'Planned', status: 'False', reason: observed.reason, message });
+    apply({ type: 'Planned', status: 'False', reason: observed.reason, message: observed.message });
+    // A run that cannot be planned yet (its dates not ingested) still has a deadline.
+    const deadline = deadlineAt(run, now);
+    if (deadline !== undefined && now >= deadline) {
+      phase = 'Expired';
+      message = `activeDeadlineSeconds ${run.spec.activeDeadlineSeconds} passed before the run could be planned: ${observed.message}`;
+      apply({ type: 'Failed', status: 'True', reason: 'DeadlineExceeded', message });
+    } else {
+      phase = 'Pending';
+      message = observed.message;
+    }
   } else {
     const { plan, request } = observed;
     const done = new Set(plan.alreadyDone.map((batch) => batch.minBlock));

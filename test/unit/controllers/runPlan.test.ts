@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type RunPlan, isEveryBatchReady } from '../../../controllers/planning/runPlan.ts';
+import { type RunPlan, batchRangeOf, isEveryBatchReady } from '../../../controllers/planning/runPlan.ts';
 import { LOCAL, T0, UID, plan, request, starts } from './runFixtures.ts';
 
 /** A plan as first blocks per list, for readable tables. */
@@ -262,6 +262,35 @@ describe('planRun: the messages it sends', () => {
       ['local/ingest/300', 'local/ingest/400'],
     );
   });
+});
+
+describe('batchRangeOf: the blocks whose markers a run reads', () => {
+  const twoSizes = {
+    ...LOCAL,
+    batchSizes: [
+      { fromBlock: 0, batchSize: 100 },
+      { fromBlock: 200, batchSize: 50 },
+    ],
+  };
+  const cases: { name: string; range: [number, number]; chain?: typeof LOCAL; expected: [number, number] }[] =
+    [
+      { name: 'a range on batch boundaries is itself', range: [100, 300], expected: [100, 300] },
+      {
+        name: 'starting mid-batch (a run by dates): from its first batch',
+        range: [150, 450],
+        expected: [100, 500],
+      },
+      { name: 'ending mid-batch: to the end of its last batch', range: [0, 101], expected: [0, 200] },
+      { name: 'one block', range: [420, 421], expected: [400, 500] },
+      { name: 'across a size change', range: [120, 230], chain: twoSizes, expected: [100, 250] },
+      { name: 'an empty range stays empty', range: [150, 150], expected: [150, 150] },
+    ];
+  for (const { name, range, chain, expected } of cases) {
+    it(name, () => {
+      const aligned = batchRangeOf(chain ?? LOCAL, { minBlock: range[0], maxBlock: range[1] });
+      assert.deepEqual([aligned.minBlock, aligned.maxBlock], expected);
+    });
+  }
 });
 
 describe('isEveryBatchReady (what an Indexed Job waits for)', () => {

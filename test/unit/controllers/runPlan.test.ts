@@ -16,6 +16,14 @@ function summary(runPlan: RunPlan): Record<string, number[]> {
 }
 
 const none: number[] = [];
+/** The local chain with its batch size halved from block 200 on. */
+const twoSizes = {
+  ...LOCAL,
+  batchSizes: [
+    { fromBlock: 0, batchSize: 100 },
+    { fromBlock: 200, batchSize: 50 },
+  ],
+};
 const erc20 = request({ model: 'erc20_transfers' });
 
 describe('planRun: which batches are sent now, and why the others are not', () => {
@@ -168,13 +176,6 @@ describe('planRun: which batches are sent now, and why the others are not', () =
 });
 
 describe('planRun: the batches of a range', () => {
-  const twoSizes = {
-    ...LOCAL,
-    batchSizes: [
-      { fromBlock: 0, batchSize: 100 },
-      { fromBlock: 200, batchSize: 50 },
-    ],
-  };
   const cases: {
     name: string;
     range: [number, number];
@@ -265,13 +266,6 @@ describe('planRun: the messages it sends', () => {
 });
 
 describe('batchRangeOf: the blocks whose markers a run reads', () => {
-  const twoSizes = {
-    ...LOCAL,
-    batchSizes: [
-      { fromBlock: 0, batchSize: 100 },
-      { fromBlock: 200, batchSize: 50 },
-    ],
-  };
   const cases: { name: string; range: [number, number]; chain?: typeof LOCAL; expected: [number, number] }[] =
     [
       { name: 'a range on batch boundaries is itself', range: [100, 300], expected: [100, 300] },

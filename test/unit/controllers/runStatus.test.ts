@@ -122,6 +122,13 @@ describe('nextModelRunStatus: every batch in exactly one class', () => {
 });
 
 describe('nextModelRunStatus: phase', () => {
+  const allButOneSucceeded = outcomes({
+    0: 'succeeded',
+    100: 'failed',
+    200: 'succeeded',
+    300: 'succeeded',
+    400: 'succeeded',
+  });
   const succeededAll = outcomes({
     0: 'succeeded',
     100: 'succeeded',
@@ -186,13 +193,7 @@ describe('nextModelRunStatus: phase', () => {
       name: 'queue: a dead-lettered batch and the rest done: Failed',
       observation: observed(plan({ dispatched: starts(...ALL) }), {
         dispatched: starts(...ALL),
-        outcomes: outcomes({
-          0: 'succeeded',
-          100: 'failed',
-          200: 'succeeded',
-          300: 'succeeded',
-          400: 'succeeded',
-        }),
+        outcomes: allButOneSucceeded,
       }),
       phase: 'Failed',
       condition: { type: 'Failed', reason: 'BatchesFailed' },
@@ -231,13 +232,7 @@ describe('nextModelRunStatus: phase', () => {
         executor: 'job',
         jobName: 'daily',
         dispatched: starts(...ALL),
-        outcomes: outcomes({
-          0: 'succeeded',
-          100: 'failed',
-          200: 'succeeded',
-          300: 'succeeded',
-          400: 'succeeded',
-        }),
+        outcomes: allButOneSucceeded,
       }),
       phase: 'Running',
     },

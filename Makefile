@@ -58,5 +58,6 @@ undeploy: ## Remove what make deploy installed (the CRDs stay)
 demo: install stack-up deploy ## The main job end to end: the operator deployed, ModelRuns applied with kubectl, checked against the chain
 	@$(NODE) demo/run.ts
 
-bench: install stack-up ## Benchmarks: worker ingest + erc20_transfers vs cryo, batch 100 and 1,000 (a script, ~2 min)
+bench: install stack-up ## Benchmarks: worker ingest + erc20_transfers vs cryo; 1,000 ModelRuns through the operator (scripts, ~7 min)
 	@$(NODE) bench/run.ts
+	@$(NODE) bench/operatorDispatch.ts

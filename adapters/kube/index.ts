@@ -2,6 +2,7 @@
 // list/watch, typed custom resources and Events. Everything that talks to the API server
 // (operator, demo, tests, pod runner) goes through here.
 export {
+  clusterCaPem,
   currentNamespace,
   DEFAULT_SERVICE_ACCOUNT_DIR,
   loadKubeConfig,
@@ -29,7 +30,7 @@ export {
   isGone,
   isNotFound,
 } from './apiErrors.ts';
-export { kubeTime, microTime, normalizeDates, timeMs } from './kubeTime.ts';
+export { kubeTime, microTime, normalizeDates, timeMs, wholeSecondTime } from './kubeTime.ts';
 export {
   apiVersionOf,
   listWatchClient,

@@ -2,7 +2,7 @@
 // developer's machine and in tests, else the pod's service account. The service-account dir
 // is configurable (KUBERNETES_SERVICE_ACCOUNT_DIR) because the stack's local pod runner has no
 // volumes and puts the token elsewhere.
-import { KubeConfig, type RequestContext } from '@kubernetes/client-node';
+import { KubeConfig, bufferFromFileOrString, type RequestContext } from '@kubernetes/client-node';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
 import { join } from 'node:path';
@@ -159,6 +159,12 @@ export function loadKubeConfig(env: KubeConfigEnv, now: () => number = Date.now)
   const context = config.getContextObject(config.getCurrentContext());
   if (context && namespace) config.contexts = [{ ...context, namespace }];
   return config;
+}
+
+/** The CA (PEM) the current cluster's certificate is signed by, from the file or the inline data. */
+export function clusterCaPem(config: KubeConfig): string | undefined {
+  const cluster = config.getCurrentCluster();
+  return cluster ? bufferFromFileOrString(cluster.caFile, cluster.caData)?.toString('utf8') : undefined;
 }
 
 /** The namespace of the current context (in a pod: the pod's own), if any. */

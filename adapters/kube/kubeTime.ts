@@ -9,6 +9,15 @@ export function kubeTime(date: Date): string {
   return date.getUTCMilliseconds() === 0 ? `${iso.slice(0, 19)}Z` : iso;
 }
 
+/**
+ * metav1.Time as the API server stores it, the fraction dropped ("2026-05-01T10:00:00Z"): what
+ * a kubelet writes, so a time written and the same time read back compare equal.
+ */
+export function wholeSecondTime(value: Date | string): string {
+  const date = typeof value === 'string' ? new Date(value) : value;
+  return `${date.toISOString().slice(0, 19)}Z`;
+}
+
 /** metav1.MicroTime: six fractional digits ("2026-05-01T10:00:00.123000Z"). */
 export function microTime(date: Date): string {
   return `${date.toISOString().slice(0, 23)}000Z`;

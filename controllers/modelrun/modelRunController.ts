@@ -13,7 +13,7 @@ import { INGESTION_ROOT_PATHS } from '../../dataplane/paths.ts';
 import type { ModelRun } from '../../crds/generated/types.ts';
 import { resolveDates } from '../planning/dateResolution.ts';
 import { indexedJobFor, jobNameFor, parseIndexes } from '../planning/indexedJob.ts';
-import { isEveryBatchReady, planRun } from '../planning/runPlan.ts';
+import { batchRangeOf, isEveryBatchReady, planRun } from '../planning/runPlan.ts';
 import {
   type RunTarget,
   isRunSpecProblem,
@@ -156,14 +156,16 @@ export class ModelRunController {
     executor: 'queue' | 'job',
   ): Promise<PlannedRunObservation> {
     const { manifest, chain } = target;
+    // The markers of whole batches: the range's first batch may start before the range does.
+    const batches = batchRangeOf(chain, request.range);
     const [reports, completeOutputs, completeInputs, lastSafeBlock] = await Promise.all([
       this.#reports(request),
       this.#completeIn(
         chain.name,
         manifest.outputs.map((output) => output.rootPath),
-        request.range,
+        batches,
       ),
-      this.#completeIn(chain.name, manifest.inputRootPaths, request.range),
+      this.#completeIn(chain.name, manifest.inputRootPaths, batches),
       manifest.inputRootPaths.length === 0
         ? this.#ports.tips.lastSafeBlock(chain.name)
         : Promise.resolve(undefined),

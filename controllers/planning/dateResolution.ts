@@ -16,6 +16,13 @@ export function resolveDates(
     (latest, day) => (latest === undefined || day.dt > latest ? day.dt : latest),
     undefined,
   );
+  if (inRange.length === 0 && last !== undefined && last > dates.end) {
+    // Ingestion went past these days without them (it started later): waiting alone would not help.
+    return {
+      kind: 'waiting',
+      message: `ingestion holds no blocks of the days ${dates.start} to ${dates.end}, though it has reached ${last}: ingest those days first`,
+    };
+  }
   if (inRange.length === 0 || last === undefined || last <= dates.end) {
     return {
       kind: 'waiting',

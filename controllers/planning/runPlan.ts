@@ -7,7 +7,7 @@
 // outputs are complete are skipped unless the run forces them. At most `maxInFlight` batches
 // of a run are out at once, so a suspended run holds back what it has not sent.
 import { type BatchMessage, type RunRequest, batchMessageFor } from '../../contract/batchMessage.ts';
-import type { BlockBatch } from '../../dataplane/batches.ts';
+import { type BlockBatch, type BlockRange, batchContaining } from '../../dataplane/batches.ts';
 import { type ChainConfig, planChainBatches } from '../../dataplane/chains.ts';
 import type { ModelManifest } from '../../models/manifests.ts';
 
@@ -79,6 +79,18 @@ export function planRun(input: RunPlanInput): RunPlan {
     }
   }
   return plan;
+}
+
+/**
+ * The blocks of the whole batches covering `range`. A run's range may start or end mid-batch (a
+ * run by dates nearly always does), its batches do not: markers are asked for these blocks.
+ */
+export function batchRangeOf(chain: ChainConfig, range: BlockRange): BlockRange {
+  if (range.maxBlock <= range.minBlock) return range;
+  return {
+    minBlock: batchContaining(chain.batchSizes, range.minBlock).minBlock,
+    maxBlock: batchContaining(chain.batchSizes, range.maxBlock - 1).maxBlock,
+  };
 }
 
 /** True when nothing keeps any batch from being worked: what an Indexed Job needs to start. */

@@ -6,7 +6,7 @@
 // Every batch is in exactly one class, so the counts add up by construction:
 //   succeeded, skipped  a worker reported it (or, skipped: complete before the run sent it)
 //   failed              out of retries (queue: dead-lettered; job: a failed index)
-//   waiting             not sent: inputs, the safe tip, a dispatch slot or a resume missing
+//   waiting             not sent: inputs, the safe tip, a dispatch slot, a resume or the Job missing
 //   queued              sent and not finished
 import { blockRangeToApi, modelVersionToApi } from '../../contract/apiConversions.ts';
 import type { BatchOutcome } from '../../contract/batchOutcomes.ts';
@@ -76,18 +76,14 @@ export interface NextStatus {
 
 type BatchClass = 'succeeded' | 'skipped' | 'failed' | 'waiting' | 'queued';
 
-function classify(
-  observed: PlannedRunObservation,
-  batch: BlockBatch,
-  waiting: ReadonlySet<number>,
-  done: ReadonlySet<number>,
-): BatchClass {
+function classify(observed: PlannedRunObservation, batch: BlockBatch, done: ReadonlySet<number>): BatchClass {
   const outcome = observed.outcomes.get(batch.minBlock);
   if (outcome === 'succeeded' || outcome === 'skipped') return outcome;
   if (observed.executor === 'job' ? observed.failedIndexes.has(batch.minBlock) : outcome === 'failed')
     return 'failed';
   if (done.has(batch.minBlock)) return 'skipped';
-  if (!observed.dispatched.has(batch.minBlock) && waiting.has(batch.minBlock)) return 'waiting';
+  // Not sent (a Job not created yet, a queue run past its deadline) is waiting, never queued.
+  if (!observed.dispatched.has(batch.minBlock)) return 'waiting';
   return 'queued';
 }
 
@@ -255,20 +251,25 @@ export function nextModelRunStatus(run: ModelRun, observed: RunObservation, now:
     message = observed.problem.message;
     apply({ type: 'Failed', status: 'True', reason: observed.problem.reason, message });
   } else if (observed.kind === 'unresolved') {
-    phase = 'Pending';
-    message = observed.message;
-    apply({ type: 'Planned', status: 'False', reason: observed.reason, message });
+    apply({ type: 'Planned', status: 'False', reason: observed.reason, message: observed.message });
+    // A run that cannot be planned yet (its dates not ingested) still has a deadline.
+    const deadline = deadlineAt(run, now);
+    if (deadline !== undefined && now >= deadline) {
+      phase = 'Expired';
+      message = `activeDeadlineSeconds ${run.spec.activeDeadlineSeconds} passed before the run could be planned: ${observed.message}`;
+      apply({ type: 'Failed', status: 'True', reason: 'DeadlineExceeded', message });
+    } else {
+      phase = 'Pending';
+      message = observed.message;
+    }
   } else {
     const { plan, request } = observed;
-    const waiting = new Set(
-      [...plan.waitingForInputs, ...plan.waitingForTip, ...plan.heldBack].map((b) => b.minBlock),
-    );
     const done = new Set(plan.alreadyDone.map((batch) => batch.minBlock));
     const counts: Record<BatchClass, number> = { succeeded: 0, skipped: 0, failed: 0, waiting: 0, queued: 0 };
     const failed: BlockBatch[] = [];
     let blocksModeled = 0;
     for (const batch of plan.batches) {
-      const batchClass = classify(observed, batch, waiting, done);
+      const batchClass = classify(observed, batch, done);
       counts[batchClass] += 1;
       if (batchClass === 'succeeded') blocksModeled += batch.maxBlock - batch.minBlock;
       if (batchClass === 'failed') failed.push(batch);

@@ -3,6 +3,7 @@
 // again rebuilds them from the status it reported before, so restart counts and
 // finished containers survive its own restarts.
 import type { V1ContainerState, V1ContainerStatus } from '@kubernetes/client-node';
+import { wholeSecondTime } from '../../adapters/kube/index.ts';
 
 export interface WaitingState {
   kind: 'waiting';
@@ -37,12 +38,6 @@ export interface ContainerRecord {
   containerID?: string;
 }
 
-/** Kubernetes times have second precision; RFC 3339 in UTC. */
-export function kubeTime(value: Date | string): string {
-  const date = typeof value === 'string' ? new Date(value) : value;
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
 /** True once a process was started for this container (now or in an earlier life). */
 export function hasRun(record: ContainerRecord): boolean {
   return record.state.kind !== 'waiting' || record.lastState !== undefined;
@@ -70,8 +65,8 @@ function terminatedFrom(state: V1ContainerState['terminated']): TerminatedState 
     reason: state.reason ?? (state.exitCode === 0 ? 'Completed' : 'Error'),
     ...(state.message ? { message: state.message } : {}),
     ...(state.signal ? { signal: state.signal } : {}),
-    ...(state.startedAt ? { startedAt: kubeTime(state.startedAt) } : {}),
-    finishedAt: kubeTime(state.finishedAt ?? new Date(0)),
+    ...(state.startedAt ? { startedAt: wholeSecondTime(state.startedAt) } : {}),
+    finishedAt: wholeSecondTime(state.finishedAt ?? new Date(0)),
   };
 }
 
@@ -115,7 +110,9 @@ export function recoverContainerRecords(
           exitCode: 137,
           reason: 'ContainerStatusUnknown',
           message: 'The container could not be located when the local pod runner restarted',
-          ...(status.state.running.startedAt ? { startedAt: kubeTime(status.state.running.startedAt) } : {}),
+          ...(status.state.running.startedAt
+            ? { startedAt: wholeSecondTime(status.state.running.startedAt) }
+            : {}),
           finishedAt: now,
         },
       };

@@ -3,11 +3,11 @@
 // (spec.schedulerName: local-pod-runner), runs their containers as local
 // processes and reports their status, so the Jobs and Deployments the operator
 // creates really run on the local stack. See README.md beside this file.
-import { bufferFromFileOrString, CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
+import { clusterCaPem, createKubeClients, loadKubeConfig } from '../../adapters/kube/index.ts';
 import { backoffDelayMs, type BackoffPolicy } from '../../contract/backoff.ts';
 import { startHealthServer } from './healthServer.ts';
 import { loadImageMap } from './imageMap.ts';
@@ -26,18 +26,12 @@ const log = pino({ name: 'local-pod-runner', level: config.logLevel });
 const version = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string })
   .version;
 
-const kubeConfig = new KubeConfig();
-kubeConfig.loadFromFile(config.kubeconfigPath);
-const core = kubeConfig.makeApiClient(CoreV1Api);
-const coordination = kubeConfig.makeApiClient(CoordinationV1Api);
+const kubeConfig = loadKubeConfig({ KUBECONFIG: config.kubeconfigPath });
+const { core, coordination } = createKubeClients(kubeConfig);
 const imageMap = loadImageMap(repoRoot, config.imageMapFile);
 // Pods reach the API server this runner talks to, and trust the CA it trusts (the stack's pki/ca.crt).
-const cluster = kubeConfig.getCurrentCluster();
-if (!cluster) throw new Error(`${config.kubeconfigPath} has no current cluster`);
-const apiServer = apiServerEndpoint(
-  cluster.server,
-  bufferFromFileOrString(cluster.caFile, cluster.caData)?.toString('utf8') ?? '',
-);
+// loadKubeConfig refuses a kubeconfig without a current cluster.
+const apiServer = apiServerEndpoint(kubeConfig.getCurrentCluster()!.server, clusterCaPem(kubeConfig) ?? '');
 
 const node = new NodeRegistration(
   core,

@@ -6,9 +6,9 @@
 // minute. Both are written by server-side apply under the runner's own field
 // manager, which also creates the objects when they are missing.
 import type { CoordinationV1Api, CoreV1Api } from '@kubernetes/client-node';
-import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { arch, release } from 'node:os';
 import type { Logger } from 'pino';
+import { microTime, serverSideApply, wholeSecondTime } from '../../adapters/kube/index.ts';
 
 export const FIELD_MANAGER = 'local-pod-runner';
 const LEASE_NAMESPACE = 'kube-node-lease';
@@ -101,17 +101,12 @@ export function nodeStatusManifest(options: {
   };
 }
 
-/** MicroTime wants six fractional digits. */
-export function microTime(date: Date): string {
-  return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
-}
-
 export class NodeRegistration {
   private readonly core: CoreV1Api;
   private readonly coordination: CoordinationV1Api;
   private readonly options: NodeRegistrationOptions;
   private readonly log: Logger;
-  private readonly readySince = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  private readonly readySince = wholeSecondTime(new Date());
   private nodeUid: string | undefined;
   private leaseTimer: NodeJS.Timeout | undefined;
   private statusTimer: NodeJS.Timeout | undefined;
@@ -165,7 +160,6 @@ export class NodeRegistration {
 
   /** Applies the Node and its status; recreates the Node if someone deleted it. */
   private async register(): Promise<void> {
-    const apply = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
     const node = await this.core.patchNode(
       {
         name: this.options.nodeName,
@@ -173,7 +167,7 @@ export class NodeRegistration {
         fieldManager: FIELD_MANAGER,
         force: true,
       },
-      apply,
+      serverSideApply,
     );
     if (this.nodeUid !== node.metadata?.uid) {
       this.nodeUid = node.metadata?.uid;
@@ -182,11 +176,11 @@ export class NodeRegistration {
     const status = nodeStatusManifest({
       ...this.options,
       readySince: this.readySince,
-      now: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      now: wholeSecondTime(new Date()),
     });
     await this.core.patchNodeStatus(
       { name: this.options.nodeName, body: status, fieldManager: FIELD_MANAGER, force: true },
-      apply,
+      serverSideApply,
     );
   }
 
@@ -216,7 +210,7 @@ export class NodeRegistration {
           },
         },
       },
-      setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+      serverSideApply,
     );
     this.lastRenewal = now;
   }

@@ -1,23 +1,15 @@
-// The runner's calls to the API server about pods, in its own words.
+// The runner's calls to the API server about pods, in its own words, on the project's one
+// Kubernetes adapter (patch options, error helpers).
 import type {
   AuthenticationV1TokenRequest,
   CoreV1Api,
   V1Pod,
   V1ServiceAccount,
 } from '@kubernetes/client-node';
-import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { findOrUndefined, isConflict, isNotFound, strategicMergePatch } from '../../adapters/kube/index.ts';
 import type { EnvSources } from './envResolver.ts';
 import { FIELD_MANAGER } from './nodeRegistration.ts';
 import type { ComputedPodStatus } from './podStatus.ts';
-
-export function apiErrorCode(error: unknown): number | undefined {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  return typeof code === 'number' ? code : undefined;
-}
-
-export function isNotFound(error: unknown): boolean {
-  return apiErrorCode(error) === 404;
-}
 
 export interface PodApi {
   /** The pod, or undefined when it does not exist. */
@@ -44,18 +36,9 @@ export interface PodApi {
   ): Promise<{ token: string; expiresAt: Date }>;
 }
 
-async function orUndefinedIfNotFound<T>(read: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await read();
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
-}
-
 export function podApi(core: CoreV1Api): PodApi {
   function readPod(namespace: string, name: string): Promise<V1Pod | undefined> {
-    return orUndefinedIfNotFound(() => core.readNamespacedPod({ namespace, name }));
+    return findOrUndefined(() => core.readNamespacedPod({ namespace, name }));
   }
 
   return {
@@ -81,13 +64,12 @@ export function podApi(core: CoreV1Api): PodApi {
             fieldManager: FIELD_MANAGER,
             body: { metadata: { uid }, status: { ...status, conditions } },
           },
-          setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+          strategicMergePatch,
         );
         return 'sent';
       } catch (error) {
         // 404: deleted; 409: a new pod with the same name (the uid no longer matches).
-        const code = apiErrorCode(error);
-        if (code === 404 || code === 409) return 'gone';
+        if (isNotFound(error) || isConflict(error)) return 'gone';
         throw error;
       }
     },
@@ -105,8 +87,8 @@ export function podApi(core: CoreV1Api): PodApi {
             body: { gracePeriodSeconds: 0, preconditions: { uid } },
           });
         } catch (error) {
-          const code = apiErrorCode(error);
-          if (code === 404 || code === 409) return;
+          // 409: the uid precondition failed, a new pod has the name.
+          if (isNotFound(error) || isConflict(error)) return;
           throw error;
         }
         const left = await readPod(namespace, name);
@@ -148,7 +130,7 @@ export function podApi(core: CoreV1Api): PodApi {
     },
 
     readServiceAccount(namespace, name) {
-      return orUndefinedIfNotFound(() => core.readNamespacedServiceAccount({ namespace, name }));
+      return findOrUndefined(() => core.readNamespacedServiceAccount({ namespace, name }));
     },
 
     async requestServiceAccountToken(namespace, serviceAccountName, request) {

@@ -1,7 +1,7 @@
 // Plays the scheduler for pods that ask for this runner by schedulerName: binds
 // them to its node through the pods/binding subresource, as kube-scheduler does.
 import type { CoreV1Api } from '@kubernetes/client-node';
-import { apiErrorCode } from './podApi.ts';
+import { isConflict, isNotFound } from '../../adapters/kube/index.ts';
 
 /** Binds the pod to the node; false when someone bound it first or it is gone. */
 export async function bindPod(
@@ -23,8 +23,7 @@ export async function bindPod(
     return true;
   } catch (error) {
     // 409: already bound; 404: deleted meanwhile.
-    const code = apiErrorCode(error);
-    if (code === 409 || code === 404) return false;
+    if (isConflict(error) || isNotFound(error)) return false;
     throw error;
   }
 }

@@ -6,14 +6,9 @@ import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import { wholeSecondTime } from '../../adapters/kube/index.ts';
 import type { ContainerRecord, ContainerState, TerminatedState } from './containerRecords.ts';
-import {
-  hasRun,
-  isSucceeded,
-  kubeTime,
-  processContainerID,
-  recoverContainerRecords,
-} from './containerRecords.ts';
+import { hasRun, isSucceeded, processContainerID, recoverContainerRecords } from './containerRecords.ts';
 import type { PodFieldValues } from './envResolver.ts';
 import { expandCommandLine, referencedEnvSources, resolveContainerEnv } from './envResolver.ts';
 import type { ImageMap } from './imageMap.ts';
@@ -105,7 +100,7 @@ export class PodRuntime {
     this.graceSeconds = pod.spec?.terminationGracePeriodSeconds ?? 30;
     this.log = deps.log.child({ namespace: this.namespace, pod: this.name });
     this.restartPolicy = restartPolicyOf(pod.spec?.restartPolicy);
-    const now = kubeTime(deps.now());
+    const now = wholeSecondTime(deps.now());
     const initContainers = pod.spec?.initContainers ?? [];
     this.initRecords = recoverContainerRecords(
       initContainers,
@@ -120,11 +115,13 @@ export class PodRuntime {
       mainWaitingReason,
       now,
     );
-    this.startTime = pod.status?.startTime ? kubeTime(pod.status.startTime) : now;
+    this.startTime = pod.status?.startTime ? wholeSecondTime(pod.status.startTime) : now;
     this.previousConditions = (pod.status?.conditions ?? []).map((condition) => ({
       type: condition.type,
       status: condition.status,
-      ...(condition.lastTransitionTime ? { lastTransitionTime: kubeTime(condition.lastTransitionTime) } : {}),
+      ...(condition.lastTransitionTime
+        ? { lastTransitionTime: wholeSecondTime(condition.lastTransitionTime) }
+        : {}),
     }));
     this.reporter = new StatusReporter(() => this.sendStatus(), this.log);
   }
@@ -353,7 +350,7 @@ export class PodRuntime {
       return;
     }
 
-    const startedAt = kubeTime(this.deps.now());
+    const startedAt = wholeSecondTime(this.deps.now());
     const recordFile = processRecordPath(this.deps.processesDir, this.namespace, this.name, record.name);
     writeProcessRecord(recordFile, {
       pid: child.pid,
@@ -381,7 +378,7 @@ export class PodRuntime {
       reason: exit.exitCode === 0 ? 'Completed' : 'Error',
       ...(exit.signal ? { signal: exit.signal } : {}),
       startedAt,
-      finishedAt: kubeTime(this.deps.now()),
+      finishedAt: wholeSecondTime(this.deps.now()),
     };
     log.info({ pid: child.pid, exitCode: exit.exitCode, signal: exit.signal }, 'container exited');
     this.reporter.schedule();
@@ -428,7 +425,7 @@ export class PodRuntime {
     message: string,
   ): void {
     if (restarting) record.restartCount++;
-    const now = kubeTime(this.deps.now());
+    const now = wholeSecondTime(this.deps.now());
     record.state = {
       kind: 'terminated',
       exitCode: START_FAILURE_EXIT_CODE,
@@ -444,7 +441,7 @@ export class PodRuntime {
    * last outcome, and one that never ran is reported as the kubelet reports it.
    */
   private markUnstartedAsUnknown(): void {
-    const finishedAt = kubeTime(this.deps.now());
+    const finishedAt = wholeSecondTime(this.deps.now());
     for (const record of [...this.initRecords, ...this.records]) {
       if (record.state.kind !== 'waiting') continue;
       if (record.lastState) {
@@ -472,7 +469,7 @@ export class PodRuntime {
       ip: this.deps.ip,
       startTime: this.startTime,
       podIsTerminal: this.podIsTerminal,
-      now: kubeTime(this.deps.now()),
+      now: wholeSecondTime(this.deps.now()),
     });
     const serialized = JSON.stringify(status);
     if (serialized === this.lastSentStatus) return 'sent';

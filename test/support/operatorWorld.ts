@@ -18,6 +18,8 @@ import {
 import { createServerClient } from '../../adapters/clickhouse/clickhouseClient.ts';
 import type { ModelRun } from '../../crds/generated/types.ts';
 import { MODEL_RUN } from '../../crds/kinds.ts';
+import { releaseModelRuns } from '../../devtools/modelRunRelease.ts';
+import { createVhost, deleteVhost, vhostUrl } from '../../devtools/rabbitmqVhosts.ts';
 import { repoRoot, stackEnv } from '../../devtools/stackEnv.ts';
 import { createTestNamespace, deleteTestNamespace, installCrds } from './crds.ts';
 import { isProcessAlive, kubeClients, LOCAL_POD_RUNNER, pollUntil } from './kube.ts';
@@ -127,25 +129,13 @@ export class OperatorWorld {
     await installCrds();
     world.namespace = await createTestNamespace(`op-${name}`);
     world.lakeDir = await mkdtemp(join(tmpdir(), `${world.vhost}-lake-`));
-    await management('PUT', `api/vhosts/${encodeURIComponent(world.vhost)}`, {});
-    const user = decodeURIComponent(new URL(stackEnv().RABBITMQ_MANAGEMENT_URL).username);
-    await management(
-      'PUT',
-      `api/permissions/${encodeURIComponent(world.vhost)}/${encodeURIComponent(user)}`,
-      {
-        configure: '.*',
-        write: '.*',
-        read: '.*',
-      },
-    );
+    await createVhost(world.vhost);
     await world.applyWorkerSecret();
     return world;
   }
 
   get rabbitmqUrl(): string {
-    const url = new URL(stackEnv().RABBITMQ_URL);
-    url.pathname = `/${encodeURIComponent(this.vhost)}`;
-    return url.toString();
+    return vhostUrl(this.vhost);
   }
 
   /** The namespace's worker Secret: what worker pods read as credentials. */
@@ -334,8 +324,10 @@ export class OperatorWorld {
 
   async cleanup(): Promise<void> {
     for (const operator of this.operators) await operator.kill();
+    // No operator is left to remove the runs' finalizer: without this the namespace never goes.
+    await releaseModelRuns(kubeClients(), this.namespace);
     await deleteTestNamespace(this.namespace);
-    await management('DELETE', `api/vhosts/${encodeURIComponent(this.vhost)}`);
+    await deleteVhost(this.vhost);
     const admin = createServerClient(stackEnv().CLICKHOUSE_URL);
     try {
       await admin.command({ query: `DROP DATABASE IF EXISTS ${this.database}` });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { RequestContext } from '@kubernetes/client-node';
-import { currentNamespace, loadKubeConfig } from '../../../adapters/kube/kubeConfig.ts';
+import { clusterCaPem, currentNamespace, loadKubeConfig } from '../../../adapters/kube/kubeConfig.ts';
 
 const dirs: string[] = [];
 after(() => {
@@ -49,7 +49,34 @@ test('in a pod: server from KUBERNETES_SERVICE_HOST/PORT, CA and namespace from 
     });
     assert.equal(config.getCurrentCluster()?.server, server);
     assert.equal(config.getCurrentCluster()?.caFile, join(dir, 'ca.crt'));
+    assert.equal(clusterCaPem(config), CA);
     assert.equal(currentNamespace(config), 'model-runner-system');
+  }
+});
+
+test("a kubeconfig's CA, inline or from a file", () => {
+  const dir = serviceAccountDir({ 'ca.crt': CA });
+  const kubeconfig = (cluster: string) =>
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      'current-context: c',
+      'contexts: [{ name: c, context: { cluster: k, user: u } }]',
+      `clusters: [{ name: k, cluster: { server: "https://127.0.0.1:6443", ${cluster} } }]`,
+      'users: [{ name: u, user: { token: t } }]',
+    ].join('\n');
+  const cases: { name: string; cluster: string; expected: string }[] = [
+    {
+      name: 'inline',
+      cluster: `certificate-authority-data: ${Buffer.from(CA).toString('base64')}`,
+      expected: CA,
+    },
+    { name: 'a file', cluster: `certificate-authority: ${join(dir, 'ca.crt')}`, expected: CA },
+  ];
+  for (const { name, cluster, expected } of cases) {
+    const path = join(dir, `kubeconfig-${name.replace(' ', '-')}`);
+    writeFileSync(path, kubeconfig(cluster));
+    assert.equal(clusterCaPem(loadKubeConfig({ KUBECONFIG: path })), expected, name);
   }
 });
 

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { eventSeriesKey, nextEventWrite } from '../../../adapters/kube/eventSeries.ts';
-import { kubeTime, microTime, normalizeDates, timeMs } from '../../../adapters/kube/kubeTime.ts';
+import {
+  kubeTime,
+  microTime,
+  normalizeDates,
+  timeMs,
+  wholeSecondTime,
+} from '../../../adapters/kube/kubeTime.ts';
 
 test('time fields in the API server formats', () => {
   const cases: { date: Date; time: string; micro: string }[] = [
@@ -23,6 +29,12 @@ test('time fields in the API server formats', () => {
     assert.equal(timeMs(date), date.getTime());
   }
   assert.ok(Number.isNaN(timeMs(undefined)));
+});
+
+test('wholeSecondTime drops the fraction, as the API server stores metav1.Time', () => {
+  assert.equal(wholeSecondTime(new Date('2024-10-01T00:00:00.999Z')), '2024-10-01T00:00:00Z');
+  assert.equal(wholeSecondTime('2024-10-01T00:00:00.123Z'), '2024-10-01T00:00:00Z');
+  assert.equal(wholeSecondTime('2024-10-01T00:00:00Z'), '2024-10-01T00:00:00Z');
 });
 
 test('normalizeDates turns every Date of a typed read into the string a watch would carry', () => {

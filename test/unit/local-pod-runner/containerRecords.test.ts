@@ -3,7 +3,6 @@ import { test } from 'node:test';
 import type { V1ContainerStatus } from '@kubernetes/client-node';
 import {
   hasRun,
-  kubeTime,
   pidOfContainerID,
   processContainerID,
   recoverContainerRecords,
@@ -16,11 +15,6 @@ const finished = new Date('2024-10-01T00:05:00Z');
 function status(overrides: Partial<V1ContainerStatus>): V1ContainerStatus {
   return { name: 'a', image: 'busybox', imageID: '', ready: false, restartCount: 0, ...overrides };
 }
-
-test('kubeTime drops milliseconds', () => {
-  assert.equal(kubeTime(new Date('2024-10-01T00:00:00.999Z')), '2024-10-01T00:00:00Z');
-  assert.equal(kubeTime('2024-10-01T00:00:00.123Z'), '2024-10-01T00:00:00Z');
-});
 
 test('process container IDs carry the pid', () => {
   assert.equal(processContainerID(4242), 'process://4242');

@@ -224,6 +224,8 @@ function startOperator(lakeDir: string): MeasuredProcess {
       REDIS_URL: env.REDIS_URL,
       CLICKHOUSE_URL: env.CLICKHOUSE_URL,
       ETH_RPC_URL: env.ETH_RPC_URL,
+      // The heap cap of deploy/operator.yaml.
+      NODE_OPTIONS: '--max-old-space-size=192',
       OPERATOR_CONFIG: stringify({
         lakeUrl: lakeDir,
         clickhouseDatabase: database,
@@ -282,7 +284,12 @@ async function main(): Promise<void> {
     log(`applied in ${applySeconds.toFixed(1)} s; waiting for every batch in the dispatch ledger`);
 
     const dispatchedAt = new Map<string, number>();
+    let reportedAt = performance.now();
     await pollUntil('every run dispatched', async () => {
+      if (performance.now() - reportedAt > 15_000) {
+        reportedAt = performance.now();
+        log(`${dispatchedAt.size} of ${RUNS} dispatched`);
+      }
       const pending = [...counter.runs.values()].filter((run) => !dispatchedAt.has(run.uid));
       if (pending.length > 0) {
         const pipeline = redis.pipeline();

@@ -95,6 +95,8 @@ async function main(): Promise<void> {
   const redis = new IORedis.Redis(config.endpoints.redisUrl, {
     maxRetriesPerRequest: 2,
     connectTimeout: 5_000,
+    // A reconcile reads a run's outcomes, failures and ledger at once: one round trip, not four.
+    enableAutoPipelining: true,
   });
   redis.on('error', (error: Error) => log.warn({ err: error.message }, 'redis error'));
   const markers = await openMarkerStore(config.endpoints.clickhouseUrl, {
@@ -152,7 +154,7 @@ async function main(): Promise<void> {
     ],
     reconcile: async (key, _signal, reconcileLog) =>
       served.allows(parseObjectKey(key).namespace) ? controller.reconcile(key, reconcileLog) : undefined,
-    concurrency: 4,
+    concurrency: config.reconcileConcurrency,
   });
   served.start();
 

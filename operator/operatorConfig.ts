@@ -33,6 +33,8 @@ export interface OperatorConfig {
     env: Record<string, string>;
   };
   maxInFlightPerRun: number;
+  /** ModelRuns reconciled at once (each waits on the API, ClickHouse, Redis and the broker). */
+  reconcileConcurrency: number;
   statusIntervalMs: number;
   waitPollMs: number;
   metricsHost: string;
@@ -69,6 +71,7 @@ const DOCUMENT_KEYS = new Set([
   'progressPrefix',
   'worker',
   'maxInFlightPerRun',
+  'reconcileConcurrency',
   'statusIntervalSeconds',
   'waitPollSeconds',
   'metrics',
@@ -234,6 +237,7 @@ export function parseOperatorConfig(
     progressPrefix,
     worker: { image, secretName, schedulerName, env: workerEnv as Record<string, string> },
     maxInFlightPerRun: wholeNumber(document.maxInFlightPerRun, 'maxInFlightPerRun', 100, 1, 100_000),
+    reconcileConcurrency: wholeNumber(document.reconcileConcurrency, 'reconcileConcurrency', 16, 1, 256),
     statusIntervalMs: wholeNumber(document.statusIntervalSeconds, 'statusIntervalSeconds', 5, 1, 3600) * 1000,
     waitPollMs: wholeNumber(document.waitPollSeconds, 'waitPollSeconds', 5, 1, 3600) * 1000,
     metricsHost: text(metrics.host, 'metrics.host') ?? env.METRICS_HOST ?? '127.0.0.1',

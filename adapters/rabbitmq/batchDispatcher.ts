@@ -11,12 +11,18 @@ import { assertWorkQueueTopology } from './topology.ts';
 
 /** Confirms in flight at once when a run sends many batches. */
 const PUBLISH_CONCURRENCY = 64;
+/**
+ * How long one consumer count serves every run on the queue. Only status shows the count, and
+ * a thousand runs on one queue would otherwise open a thousand channels to read one number.
+ */
+const CONSUMER_COUNT_TTL_MS = 2_000;
 
 export class BatchDispatcher {
   readonly #connection: RabbitConnection;
   readonly #publisher: RabbitPublisher;
   readonly #retryDelaysMs: readonly number[];
   readonly #declared = new Set<string>();
+  readonly #consumerCounts = new Map<string, { readAt: number; count: Promise<number> }>();
 
   constructor(connection: RabbitConnection, logger: Logger, retryDelaysMs = DEFAULT_RETRY_DELAYS_MS) {
     this.#connection = connection;
@@ -47,8 +53,21 @@ export class BatchDispatcher {
     }
   }
 
-  /** Consumers on the queue right now (exact: a passive declare). */
-  async consumers(queue: string): Promise<number> {
+  /** Consumers on the queue (a passive declare, shared by the calls of the next 2 s). */
+  consumers(queue: string): Promise<number> {
+    const now = Date.now();
+    const cached = this.#consumerCounts.get(queue);
+    if (cached && now - cached.readAt < CONSUMER_COUNT_TTL_MS) return cached.count;
+    const entry = { readAt: now, count: this.#countConsumers(queue) };
+    this.#consumerCounts.set(queue, entry);
+    // A failed read is not remembered: the next call asks the broker again.
+    entry.count.catch(() => {
+      if (this.#consumerCounts.get(queue) === entry) this.#consumerCounts.delete(queue);
+    });
+    return entry.count;
+  }
+
+  async #countConsumers(queue: string): Promise<number> {
     await this.ensureQueue(queue);
     return this.#connection.withChannel(async (channel) => (await channel.checkQueue(queue)).consumerCount);
   }

@@ -11,6 +11,9 @@ export type CacheChange<T> =
   | { type: 'delete'; object: T; oldObject: T };
 
 function upsert<T extends KubernetesObject>(cache: Map<string, T>, object: T): CacheChange<T>[] {
+  // The API server's bookkeeping for server-side apply: no controller reads it, and with
+  // thousands of cached objects it is a large share of the operator's memory.
+  if (object.metadata?.managedFields) delete object.metadata.managedFields;
   const key = objectKey(object);
   const cached = cache.get(key);
   cache.set(key, object);

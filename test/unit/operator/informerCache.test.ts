@@ -160,3 +160,21 @@ test('an owned object maps to its controller owner key when the owner is of the 
   assert.deepEqual(toRun(owned([{ ...run, kind: 'ModelSchedule', controller: true }])), [], 'another kind');
   assert.deepEqual(toRun(owned([])), []);
 });
+
+test('the cache keeps no managedFields, from a watch event or a list', () => {
+  const withFields = (name: string): KubernetesObject => ({
+    metadata: {
+      ...object(name, `u-${name}`, '1').metadata,
+      managedFields: [{ manager: 'kubectl', operation: 'Apply', fieldsType: 'FieldsV1' }],
+      labels: { team: 'data' },
+    },
+  });
+  const cache = new Map<string, KubernetesObject>();
+  applyWatchEvent(cache, 'ADDED', withFields('a'));
+  replaceAll(cache, [withFields('a'), withFields('b')]);
+  for (const cached of cache.values()) {
+    assert.equal(cached.metadata?.managedFields, undefined, objectKey(cached));
+    assert.deepEqual(cached.metadata?.labels, { team: 'data' });
+  }
+  assert.equal(cache.size, 2);
+});

@@ -91,25 +91,30 @@ class SubRangeDecoder {
 
   /**
    * Decodes one sub-range into a part per dataset; returns its blocks and the hash of its last
-   * block. Answers in doubt are asked again through the JS client once; a doubt that survives
-   * that is the node's error.
+   * block. Answers in doubt are asked again through the JS client, once per kind; a doubt that
+   * survives that is the node's error.
    */
   async decode(
     answers: SubRangeAnswers,
     previousHash: string | undefined,
     parts: Record<IngestDataset, string[]>,
   ): Promise<{ blocks: { number: number; timestamp: number; hash: string }[] }> {
-    let doubt = await this.#tryDecode(answers, previousHash);
-    if (doubt) {
-      const kinds: AnswerKind[] = doubt.kind === 'both' ? ['blocks', 'receipts'] : [doubt.kind];
-      for (const kind of kinds)
-        await refetchValidated(this.#options.rpc, answers, kind, this.#options.signal);
-      doubt = await this.#tryDecode(answers, previousHash);
-      if (doubt) {
+    const refetched = new Set<AnswerKind>();
+    for (;;) {
+      const doubt = await this.#tryDecode(answers, previousHash);
+      if (!doubt) break;
+      const kinds = (doubt.kind === 'both' ? (['blocks', 'receipts'] as const) : [doubt.kind]).filter(
+        (kind) => !refetched.has(kind),
+      );
+      if (kinds.length === 0) {
         throw unexplained(
           doubt.kind === 'receipts' ? 'eth_getBlockReceipts' : 'eth_getBlockByNumber',
           doubt.reason,
         );
+      }
+      for (const kind of kinds) {
+        await refetchValidated(this.#options.rpc, answers, kind, this.#options.signal);
+        refetched.add(kind);
       }
     }
     for (const dataset of DATASETS) parts[dataset].push(this.#partFile(dataset, answers));

@@ -45,10 +45,16 @@ let chdbClient: Promise<ClickHouseClient> | undefined;
 
 export async function openModelTestStack(
   name: string,
-  options: { markerEngine?: MarkerEngine } = {},
+  /** `batchSize`: the local chain's, for the runs and for the marker store's completeness rule. */
+  options: { markerEngine?: MarkerEngine; batchSize?: number } = {},
 ): Promise<ModelTestStack> {
   const env = stackEnv();
-  const chain = requireChain(loadChains(), 'local');
+  const chains = loadChains();
+  const local = requireChain(chains, 'local');
+  const chain: ChainConfig =
+    options.batchSize === undefined
+      ? local
+      : { ...local, batchSizes: [{ fromBlock: 0, batchSize: options.batchSize }] };
   const lakeDir = await mkdtemp(join(tmpdir(), `${uniqueName(name)}-`));
   const database = uniqueIdentifier(`test_${name.replaceAll('-', '_')}`);
   const engine = options.markerEngine ?? 'server';
@@ -56,7 +62,12 @@ export async function openModelTestStack(
     engine === 'server'
       ? createServerClient(env.CLICKHOUSE_URL)
       : await (chdbClient ??= createClickHouseClient('chdb:memory'));
-  const markers = new ClickHouseMarkerStore({ client, ownsClient: engine === 'server', database });
+  const markers = new ClickHouseMarkerStore({
+    client,
+    ownsClient: engine === 'server',
+    database,
+    chains: new Map([...chains, [chain.name, chain]]),
+  });
   await markers.ensureTable();
   const redis = new IORedis.Redis(env.REDIS_URL);
   const keyPrefix = `${uniqueName(`test-${name}`)}:`;

@@ -3,7 +3,7 @@
 // (URLs with passwords) are kept as given and never logged; describeConfig() redacts them.
 import { parseWorkQueueName } from '../contract/queues.ts';
 import { DEFAULT_RETRY_DELAYS_MS, parseRetryDelays } from '../contract/retryPolicy.ts';
-import { parseBrokers } from '../adapters/kafka/sinkProducer.ts';
+import { parseBrokers } from '../adapters/kafka/brokers.ts';
 import { SINK_ENV_NAME, nameRuleProblem } from '../contract/names.ts';
 import { DEFAULT_PROGRESS_PREFIX } from '../adapters/redis/progress.ts';
 import { redactUrl } from '../adapters/redactUrl.ts';

@@ -8,7 +8,6 @@
 //   sub-range while the next is fetched (ingestPipeline.ts); logs come from the receipts.
 // - `js`: JSON.parse, the rpcShapes.ts validators and JS rows (ingestRows.ts); logs through
 //   eth_getLogs over the batch (split as the endpoint's caps require). The reference.
-import { readParquetSql } from '../../adapters/parquet/duckDbSession.ts';
 import { highestSafeBlock } from '../../adapters/ethereum/safeTip.ts';
 import type { BlockBatch } from '../../dataplane/batches.ts';
 import { dayRangesOfBlocks } from '../../dataplane/dtParts.ts';
@@ -18,6 +17,7 @@ import type { ModelContext, ModelDefinition, ModelOutput } from '../modelDefinit
 import { runIngestPipeline } from './ingestPipeline.ts';
 import { ingestionRows } from './ingestRows.ts';
 import { blocksSchema, logsSchema, transactionsSchema } from './ingestSchemas.ts';
+import { type SubRangeSizer, SubRangeSizes } from './subRanges.ts';
 
 export interface IngestOptions {
   /** `sql` (default): DuckDB decodes the node's JSON. `js`: the JS reference path. */
@@ -60,24 +60,21 @@ async function runJs(batch: BlockBatch, context: ModelContext): Promise<ModelOut
   };
 }
 
-async function runSql(batch: BlockBatch, context: ModelContext): Promise<ModelOutput> {
+async function runSql(batch: BlockBatch, context: ModelContext, sizes: SubRangeSizer): Promise<ModelOutput> {
   const result = await runIngestPipeline({
     batch,
     rpc: context.rpc,
     session: context.session,
     scratchDir: context.scratchDir,
     signal: context.signal,
+    sizes,
   });
-  context.logger.debug({ subRanges: result.subRanges }, 'ingested batch');
-  const query = (files: string[]) => ({
-    kind: 'query' as const,
-    query: `SELECT * FROM ${readParquetSql(files)}`,
-  });
+  context.logger.debug({ subRanges: result.subRanges, parts: result.parts }, 'ingested batch');
   return {
     datasets: {
-      blocks: query(result.parts.blocks),
-      transactions: query(result.parts.transactions),
-      logs: query(result.parts.logs),
+      blocks: { kind: 'query', query: result.queries.blocks },
+      transactions: { kind: 'query', query: result.queries.transactions },
+      logs: { kind: 'query', query: result.queries.logs },
     },
     days: dayRangesOfBlocks(batch, result.blocks),
   };
@@ -85,6 +82,8 @@ async function runSql(batch: BlockBatch, context: ModelContext): Promise<ModelOu
 
 export function createIngestModel(options: IngestOptions = {}): ModelDefinition {
   const decoder = options.decoder ?? 'sql';
+  // What a chain's blocks weigh, learned batch after batch: sub-ranges fit from the start.
+  const sizes = new Map<string, SubRangeSizer>();
   return {
     name: 'ingest',
     version: 2,
@@ -117,7 +116,10 @@ export function createIngestModel(options: IngestOptions = {}): ModelDefinition 
 
     async run(batch, context) {
       await assertBatchSafe(batch, context);
-      return decoder === 'js' ? runJs(batch, context) : runSql(batch, context);
+      if (decoder === 'js') return runJs(batch, context);
+      const chainSizes = sizes.get(context.chain.name) ?? new SubRangeSizes();
+      sizes.set(context.chain.name, chainSizes);
+      return runSql(batch, context, chainSizes);
     },
   };
 }

@@ -15,7 +15,7 @@ import type { ParquetSchema } from '../../../dataplane/parquetSchema.ts';
 import { runIngestPipeline } from '../../../models/ingest/ingestPipeline.ts';
 import { ingestionRows } from '../../../models/ingest/ingestRows.ts';
 import { blocksSchema, logsSchema, transactionsSchema } from '../../../models/ingest/ingestSchemas.ts';
-import type { SubRangePolicy } from '../../../models/ingest/subRanges.ts';
+import { SubRangeSizes } from '../../../models/ingest/subRanges.ts';
 import {
   BYZANTIUM,
   type SyntheticNode,
@@ -25,8 +25,9 @@ import {
 } from './syntheticNode.ts';
 
 const BATCH: BlockBatch = { minBlock: 100, maxBlock: 120 };
-/** Small sub-ranges, so parent links and parts cross sub-range boundaries. */
-const POLICY: SubRangePolicy = { firstBlocks: 3, targetBytes: 20_000, maxBlocks: 6 };
+/** Small sub-ranges and parts, so parent links, parts and their merge cross sub-range boundaries. */
+const POLICY = { firstBlocks: 3, targetBytes: 20_000, maxBlocks: 6 };
+const FLUSH_BYTES = 60_000;
 const SCHEMAS: Record<'blocks' | 'transactions' | 'logs', ParquetSchema> = {
   blocks: blocksSchema,
   transactions: transactionsSchema,
@@ -35,6 +36,8 @@ const SCHEMAS: Record<'blocks' | 'transactions' | 'logs', ParquetSchema> = {
 type Rows = Record<keyof typeof SCHEMAS, Record<string, unknown>[]>;
 
 let node: SyntheticNode;
+/** Parts of the last SQL run. */
+let parts = 0;
 let session: DuckDbSession;
 let dir: string;
 
@@ -54,12 +57,14 @@ async function sqlRows(rpc: EthereumRpc): Promise<Rows> {
     session,
     scratchDir,
     signal: new AbortController().signal,
-    policy: POLICY,
+    sizes: new SubRangeSizes(POLICY),
+    flushBytes: FLUSH_BYTES,
   });
   assert.ok(result.subRanges >= 3, `${result.subRanges} sub-ranges`);
+  parts = result.parts;
   const rows = {} as Rows;
   for (const dataset of Object.keys(SCHEMAS) as (keyof Rows)[]) {
-    rows[dataset] = await session.query(`SELECT * FROM ${readParquetSql(result.parts[dataset])}`);
+    rows[dataset] = await session.query(result.queries[dataset]);
   }
   return rows;
 }
@@ -102,6 +107,7 @@ describe('the SQL path of ingest', () => {
 
   it('gives exactly the rows of the JS path, receipts, wide amounts and old receipts included', async () => {
     const rows = await sqlRows(rpcFor(node.url));
+    assert.ok(parts >= 2, `${parts} parts, merged`);
     for (const dataset of Object.keys(SCHEMAS) as (keyof Rows)[]) {
       assert.ok(rows[dataset].length > 0, dataset);
       assert.deepEqual(rows[dataset], reference[dataset], dataset);

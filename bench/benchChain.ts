@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import solc from 'solc';
+import { rpc, rpcBatch } from './benchRpc.ts';
 
 const ANVIL = join(import.meta.dirname, '..', 'node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil');
 /** anvil's first default dev account (unlocked; eth_sendTransaction signs for it). */
@@ -40,25 +41,6 @@ async function freePort(): Promise<number> {
         typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
       );
     });
-  });
-}
-
-async function rpc<T>(url: string, method: string, params: unknown[] = []): Promise<T> {
-  const [result] = await rpcBatch<T>(url, [{ method, params }]);
-  return result as T;
-}
-
-async function rpcBatch<T>(url: string, calls: { method: string; params: unknown[] }[]): Promise<T[]> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(calls.map((call, id) => ({ jsonrpc: '2.0', id, ...call }))),
-  });
-  const answers = (await response.json()) as { id: number; result?: T; error?: { message: string } }[];
-  answers.sort((a, b) => a.id - b.id);
-  return answers.map((answer) => {
-    if (answer.error) throw new Error(`anvil: ${answer.error.message}`);
-    return answer.result as T;
   });
 }
 

@@ -15,7 +15,6 @@ import {
   type Check,
   type Field,
   NO_WIDE_AMOUNTS,
-  type WideAmounts,
   address,
   data,
   decimal,

@@ -21,9 +21,8 @@ import {
   fieldColumns,
   fitsHugeint,
   hash,
-  problemSql,
+  checkedSql,
   quantity,
-  raiseProblemSql,
   text,
 } from './ingestSqlFields.ts';
 import { blocksSchema, logsSchema, transactionsSchema } from './ingestSchemas.ts';
@@ -139,24 +138,32 @@ export function insertBlocksSql(range: SubRangeBlocks, wide = NO_WIDE_AMOUNTS): 
   const count = (table: string) => `(SELECT count(*) FROM ${table}) = ${blocks}`;
   const answers = (method: string, ok: string) =>
     check(ok, 'invalid', method, `'no answer, an error or null for block ' || ${range.fromBlock} + position`);
-  const problem = problemSql(
-    [],
-    [
-      answers(
-        BLOCK,
-        `${count(RAW_BLOCKS_TABLE)} AND block_id = ${range.fromBlock} + position AND block_error IS NULL AND has_block`,
-      ),
-      answers(
-        RECEIPTS,
-        `${count(RAW_RECEIPTS_TABLE)} AND receipts_id = block_id AND receipts_error IS NULL AND receipt_count IS NOT NULL`,
-      ),
-    ],
-  );
+  const answersChecks = [
+    answers(
+      BLOCK,
+      `${count(RAW_BLOCKS_TABLE)} AND block_id = coalesce(previous_id + 1, ${range.fromBlock}) AND block_error IS NULL AND has_block`,
+    ),
+    answers(
+      RECEIPTS,
+      `${count(RAW_RECEIPTS_TABLE)} AND receipts_id = block_id AND receipts_error IS NULL AND receipt_count IS NOT NULL`,
+    ),
+  ];
   const previous = `(SELECT block_hash FROM ${STAGED_TABLES.blocks} WHERE block_number = ${range.fromBlock - 1})`;
   const select = schemaSelect(blocksSchema, { block_timestamp: 'to_timestamp(timestamp_seconds)' });
   // Only the header's fields go on: the transactions stay behind, out of the window's way.
   return `INSERT INTO ${STAGED_TABLES.blocks} SELECT ${select} FROM (
-    SELECT *, ${problemSql(fields, [
+    SELECT *, coalesce(lag(block_hash) OVER (ORDER BY position), ${previous}) AS expected_parent FROM (
+      SELECT *, ${fieldColumns(fields)} FROM (
+        SELECT * FROM (
+          SELECT *, lag(block_id) OVER (ORDER BY position) AS previous_id FROM (
+            SELECT rb.rowid AS position, rb.id AS block_id, rb.error AS block_error, rb.b IS NOT NULL AS has_block,
+              rr.id AS receipts_id, rr.error AS receipts_error, len(rr.receipts) AS receipt_count,
+              len(rb.b.transactions) AS transaction_count, rb.b.number AS number_hex, rb.b.hash AS hash_hex,
+              rb.b.parentHash AS parent_hex, rb.b.timestamp AS timestamp_hex, rb.b.miner AS miner_hex,
+              rb.b.gasLimit AS gas_limit_hex, rb.b.gasUsed AS gas_used_hex, rb.b.baseFeePerGas AS base_fee_hex
+            FROM ${RAW_BLOCKS_TABLE} rb POSITIONAL JOIN ${RAW_RECEIPTS_TABLE} rr))
+        WHERE ${checkedSql([], answersChecks)})))
+    WHERE ${checkedSql(fields, [
       check(
         'block_number = block_id',
         'invalid',
@@ -175,18 +182,7 @@ export function insertBlocksSql(range: SubRangeBlocks, wide = NO_WIDE_AMOUNTS): 
         BLOCK,
         `'block ' || block_number || ' does not extend block ' || (block_number - 1) || ' (reorg while fetching?)'`,
       ),
-    ])} AS problem FROM (
-      SELECT *, coalesce(lag(block_hash) OVER (ORDER BY position), ${previous}) AS expected_parent FROM (
-        SELECT *, ${fieldColumns(fields)} FROM (
-          SELECT * FROM (
-            SELECT rb.rowid AS position, rb.id AS block_id, rb.error AS block_error, rb.b IS NOT NULL AS has_block,
-              rr.id AS receipts_id, rr.error AS receipts_error, len(rr.receipts) AS receipt_count,
-              len(rb.b.transactions) AS transaction_count, rb.b.number AS number_hex, rb.b.hash AS hash_hex,
-              rb.b.parentHash AS parent_hex, rb.b.timestamp AS timestamp_hex, rb.b.miner AS miner_hex,
-              rb.b.gasLimit AS gas_limit_hex, rb.b.gasUsed AS gas_used_hex, rb.b.baseFeePerGas AS base_fee_hex
-            FROM ${RAW_BLOCKS_TABLE} rb POSITIONAL JOIN ${RAW_RECEIPTS_TABLE} rr)
-          WHERE ${raiseProblemSql(`(${problem})`)}))))
-    WHERE ${raiseProblemSql()}
+    ])}
     ORDER BY position`;
 }
 
@@ -266,7 +262,9 @@ export function insertTransactionsSql(wide = NO_WIDE_AMOUNTS): string {
     transaction_type: 'coalesce(type_number, 0)',
   });
   return `INSERT INTO ${STAGED_TABLES.transactions} SELECT ${select} FROM (
-    SELECT *, ${problemSql(fields, [
+    SELECT block_number, block_hash, timestamp_hex, tx, rc, ${fieldColumns(fields)}
+    FROM (${TRANSACTIONS_WITH_RECEIPTS}))
+    WHERE ${checkedSql(fields, [
       check(
         'tx_block_number = block_number',
         'invalid',
@@ -291,13 +289,10 @@ export function insertTransactionsSql(wide = NO_WIDE_AMOUNTS): string {
         RECEIPTS,
         `'a receipt of block ' || block_number || ' is for ' || rc.transactionHash || ', not ' || transaction_hash`,
       ),
-    ])} AS problem FROM (
-      SELECT block_number, block_hash, timestamp_hex, tx, rc, ${fieldColumns(fields)}
-      FROM (${TRANSACTIONS_WITH_RECEIPTS})))
-    WHERE ${raiseProblemSql()}`;
+    ])}`;
 }
 
-/** Appends the logs of the sub-range's receipts to `ingest_logs`, by block and log index. */
+/** Appends the logs of the sub-range's receipts to `ingest_logs`. */
 export function insertLogsSql(): string {
   const log = (path: string) => ({ method: RECEIPTS, path: `receipts[].logs[].${path}` });
   const topics = [0, 1, 2, 3].map((i) =>
@@ -314,8 +309,13 @@ export function insertLogsSql(): string {
   const select = schemaSelect(logsSchema, {
     block_timestamp: 'to_timestamp(TRY_CAST(timestamp_hex AS BIGINT))',
   });
+  // In the receipts' order, which is the block's log order, as eth_getLogs gives it.
   return `INSERT INTO ${STAGED_TABLES.logs} SELECT ${select} FROM (
-    SELECT *, ${problemSql(fields, [
+    SELECT block_number, block_hash, timestamp_hex, transaction_hash, lg, ${fieldColumns(fields)} FROM (
+      SELECT block_number, block_hash, timestamp_hex, lower(rc.transactionHash) AS transaction_hash,
+        unnest(rc.logs) AS lg
+      FROM (${RECEIPTS_OF_BLOCKS})))
+    WHERE ${checkedSql(fields, [
       check(
         'lg.topics IS NOT NULL AND len(lg.topics) <= 4',
         'invalid',
@@ -340,13 +340,7 @@ export function insertLogsSql(): string {
         RECEIPTS,
         `'a log of block ' || block_number || ' names another transaction than its receipt'`,
       ),
-    ])} AS problem FROM (
-      SELECT block_number, block_hash, timestamp_hex, transaction_hash, lg, ${fieldColumns(fields)} FROM (
-        SELECT block_number, block_hash, timestamp_hex, lower(rc.transactionHash) AS transaction_hash,
-          unnest(rc.logs) AS lg
-        FROM (${RECEIPTS_OF_BLOCKS}))))
-    WHERE ${raiseProblemSql()}
-    ORDER BY block_number, log_index`;
+    ])}`;
 }
 
 /** The sub-range's wei amounts of 2^127 and more (well-formed ones), distinct, lower-case. */

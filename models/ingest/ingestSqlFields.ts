@@ -58,6 +58,8 @@ export interface Field {
   typed: string;
   /** True when the node's value is there (or required) and broke the rule. */
   broken: string;
+  /** The opposite, cheaper to test on every row. */
+  ok: string;
   /** For wei amounts: true when the broken value is merely 2^127 or more. */
   wide?: string;
   method: string;
@@ -77,7 +79,10 @@ function field(spec: FieldSpec, typed: string, wide?: string): Field {
   const broken = spec.optional
     ? `(${spec.raw} IS NOT NULL AND ${spec.column} IS NULL)`
     : `${spec.column} IS NULL`;
-  return { column: spec.column, typed, broken, wide, method: spec.method, path: spec.path };
+  const ok = spec.optional
+    ? `(${spec.raw} IS NULL OR ${spec.column} IS NOT NULL)`
+    : `${spec.column} IS NOT NULL`;
+  return { column: spec.column, typed, broken, ok, wide, method: spec.method, path: spec.path };
 }
 
 const HEX_PREFIXED = (x: string) => `(starts_with(${x}, '0x') AND NOT contains(${x}, '_'))`;
@@ -158,12 +163,14 @@ export interface Check {
 }
 
 /**
- * SQL naming the first problem of a row as `tag|method|detail` (NULL for none): the first
- * broken field (`wide` for a wei amount that is only large), then the first failing check.
- * One expression of constants and tests, so a query raises through a single `error()` call
- * (`raiseProblemSql`), which keeps its plan small.
+ * A WHERE condition that passes a row whose fields and checks are all good, and raises the
+ * row's first problem otherwise, as `tag|method|detail`: the first broken field (`wide` for a
+ * wei amount that is only large), then the first failing check. Every row pays for one
+ * conjunction of tests; naming the problem is left to the rows that have one.
  */
-export function problemSql(fields: readonly Field[], checks: readonly Check[] = []): string {
+export function checkedSql(fields: readonly Field[], checks: readonly Check[] = []): string {
+  const oks = [...fields.map((f) => f.ok), ...checks.map((c) => `coalesce(${c.ok}, false)`)];
+  if (oks.length === 0) return 'true';
   const branches = fields.flatMap((f) => [
     ...(f.wide ? [`WHEN ${f.broken} AND ${f.wide} THEN ${text(`wide|${f.method}|${f.path}`)}`] : []),
     `WHEN ${f.broken} THEN ${text(`invalid|${f.method}|${f.path}`)}`,
@@ -173,10 +180,6 @@ export function problemSql(fields: readonly Field[], checks: readonly Check[] = 
       `WHEN NOT coalesce(${check.ok}, false) THEN ${text(`${check.tag}|${check.method}|`)} || ${check.detail}`,
     );
   }
-  return branches.length === 0 ? 'NULL' : `CASE ${branches.join('\n    ')} END`;
-}
-
-/** A WHERE condition on a `problem` column: rows without one pass, the first with one raises it. */
-export function raiseProblemSql(problem = 'problem'): string {
-  return `CASE WHEN ${problem} IS NULL THEN true ELSE error(${text(`${TAG_PREFIX}|`)} || ${problem}) END`;
+  const problem = `CASE ${branches.join('\n      ')} END`;
+  return `CASE WHEN ${oks.join('\n    AND ')} THEN true ELSE error(${text(`${TAG_PREFIX}|`)} || ${problem}) END`;
 }

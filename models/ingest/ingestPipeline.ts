@@ -26,15 +26,22 @@ import {
   RAW_RECEIPTS_TABLE,
   STAGED_TABLES,
   createStagedTablesSql,
-  insertBlocksSql,
-  insertLogsSql,
-  insertTransactionsSql,
   loadRawBlocksSql,
   loadRawReceiptsSql,
   stagedBlockTimesSql,
+  subRangeQueries,
   wideAmountsSql,
 } from './ingestSql.ts';
-import { IngestSqlError, NO_WIDE_AMOUNTS, type WideAmounts, isJsonReadError } from './ingestSqlFields.ts';
+import {
+  IngestSqlError,
+  NO_WIDE_AMOUNTS,
+  type WideAmounts,
+  checkedInsertSql,
+  diagnosedError,
+  diagnosisSql,
+  isJsonReadError,
+  isUncheckedError,
+} from './ingestSqlFields.ts';
 import { type AnswerKind, type SubRangeAnswers, fetchSubRange, refetchValidated } from './rawAnswers.ts';
 import { type SubRangeSizer, SubRangeSizes } from './subRanges.ts';
 
@@ -142,15 +149,20 @@ class SubRangeDecoder {
     return undefined;
   }
 
-  /** The three inserts, all or none. */
+  /** The three inserts, all or none; a bad row's problem is named (diagnosed) after the rollback. */
   async #insert(answers: SubRangeAnswers, wide: WideAmounts): Promise<void> {
-    const statements = [insertBlocksSql(answers.range, wide), insertTransactionsSql(wide), insertLogsSql()];
+    const queries = subRangeQueries(answers.range, wide);
     await this.#session.run('BEGIN TRANSACTION');
     try {
-      for (const statement of statements) await this.#session.run(statement);
+      for (const [table, query] of queries) await this.#session.run(checkedInsertSql(table, query));
       await this.#session.run('COMMIT');
     } catch (error) {
       await this.#session.run('ROLLBACK');
+      if (!isUncheckedError(error)) throw error;
+      for (const [, query] of queries) {
+        const [row] = await this.#session.query(diagnosisSql(query));
+        if (row) throw diagnosedError(String(row.problem));
+      }
       throw error;
     }
   }

@@ -13,6 +13,7 @@ import { duckDbTypeOf, type ParquetSchema } from '../../dataplane/parquetSchema.
 import { duckDbColumnsSql } from '../../dataplane/parquetSchema.ts';
 import {
   type Check,
+  type CheckedQuery,
   type Field,
   NO_WIDE_AMOUNTS,
   address,
@@ -21,7 +22,6 @@ import {
   fieldColumns,
   fitsHugeint,
   hash,
-  checkedSql,
   quantity,
   text,
 } from './ingestSqlFields.ts';
@@ -114,12 +114,12 @@ export interface SubRangeBlocks {
 }
 
 /**
- * Appends the sub-range's blocks to `ingest_blocks`, after checking the answers themselves:
- * one per block, in order, none an error or null, for blocks and receipts alike (a bad one is
+ * The sub-range's blocks for `ingest_blocks`, after checking the answers themselves: one per
+ * block, in order, none an error or null, for blocks and receipts alike (a bad one is
  * `invalid`, for the JS client to sort out), a receipt per transaction, and a parent link to
  * the block before, the previous sub-range's last included.
  */
-export function insertBlocksSql(range: SubRangeBlocks, wide = NO_WIDE_AMOUNTS): string {
+export function blocksQuery(range: SubRangeBlocks, wide = NO_WIDE_AMOUNTS): CheckedQuery {
   const at = (path: string) => ({ method: BLOCK, path: `block.${path}` });
   const fields: Field[] = [
     quantity({ column: 'block_number', raw: 'number_hex', ...at('number') }),
@@ -138,32 +138,31 @@ export function insertBlocksSql(range: SubRangeBlocks, wide = NO_WIDE_AMOUNTS): 
   const count = (table: string) => `(SELECT count(*) FROM ${table}) = ${blocks}`;
   const answers = (method: string, ok: string) =>
     check(ok, 'invalid', method, `'no answer, an error or null for block ' || ${range.fromBlock} + position`);
-  const answersChecks = [
-    answers(
-      BLOCK,
-      `${count(RAW_BLOCKS_TABLE)} AND block_id = coalesce(previous_id + 1, ${range.fromBlock}) AND block_error IS NULL AND has_block`,
-    ),
-    answers(
-      RECEIPTS,
-      `${count(RAW_RECEIPTS_TABLE)} AND receipts_id = block_id AND receipts_error IS NULL AND receipt_count IS NOT NULL`,
-    ),
-  ];
   const previous = `(SELECT block_hash FROM ${STAGED_TABLES.blocks} WHERE block_number = ${range.fromBlock - 1})`;
-  const select = schemaSelect(blocksSchema, { block_timestamp: 'to_timestamp(timestamp_seconds)' });
-  // Only the header's fields go on: the transactions stay behind, out of the window's way.
-  return `INSERT INTO ${STAGED_TABLES.blocks} SELECT ${select} FROM (
-    SELECT *, coalesce(lag(block_hash) OVER (ORDER BY position), ${previous}) AS expected_parent FROM (
-      SELECT *, ${fieldColumns(fields)} FROM (
-        SELECT * FROM (
+  return {
+    // Only the header's fields go on: the transactions stay behind, out of the windows' way.
+    source: `
+      SELECT *, coalesce(lag(block_hash) OVER (ORDER BY position), ${previous}) AS expected_parent FROM (
+        SELECT *, ${fieldColumns(fields)} FROM (
           SELECT *, lag(block_id) OVER (ORDER BY position) AS previous_id FROM (
             SELECT rb.rowid AS position, rb.id AS block_id, rb.error AS block_error, rb.b IS NOT NULL AS has_block,
               rr.id AS receipts_id, rr.error AS receipts_error, len(rr.receipts) AS receipt_count,
               len(rb.b.transactions) AS transaction_count, rb.b.number AS number_hex, rb.b.hash AS hash_hex,
               rb.b.parentHash AS parent_hex, rb.b.timestamp AS timestamp_hex, rb.b.miner AS miner_hex,
               rb.b.gasLimit AS gas_limit_hex, rb.b.gasUsed AS gas_used_hex, rb.b.baseFeePerGas AS base_fee_hex
-            FROM ${RAW_BLOCKS_TABLE} rb POSITIONAL JOIN ${RAW_RECEIPTS_TABLE} rr))
-        WHERE ${checkedSql([], answersChecks)})))
-    WHERE ${checkedSql(fields, [
+            FROM ${RAW_BLOCKS_TABLE} rb POSITIONAL JOIN ${RAW_RECEIPTS_TABLE} rr)))`,
+    firstChecks: [
+      answers(
+        BLOCK,
+        `${count(RAW_BLOCKS_TABLE)} AND block_id = coalesce(previous_id + 1, ${range.fromBlock}) AND block_error IS NULL AND has_block`,
+      ),
+      answers(
+        RECEIPTS,
+        `${count(RAW_RECEIPTS_TABLE)} AND receipts_id = block_id AND receipts_error IS NULL AND receipt_count IS NOT NULL`,
+      ),
+    ],
+    fields,
+    checks: [
       check(
         'block_number = block_id',
         'invalid',
@@ -182,8 +181,10 @@ export function insertBlocksSql(range: SubRangeBlocks, wide = NO_WIDE_AMOUNTS): 
         BLOCK,
         `'block ' || block_number || ' does not extend block ' || (block_number - 1) || ' (reorg while fetching?)'`,
       ),
-    ])}
-    ORDER BY position`;
+    ],
+    select: schemaSelect(blocksSchema, { block_timestamp: 'to_timestamp(timestamp_seconds)' }),
+    orderBy: 'position',
+  };
 }
 
 /** Each block's transactions beside their receipts, zipped by position. */
@@ -199,10 +200,10 @@ const RECEIPTS_OF_BLOCKS = `
   FROM ${RAW_BLOCKS_TABLE} rb POSITIONAL JOIN ${RAW_RECEIPTS_TABLE} rr`;
 
 /**
- * Appends the sub-range's transactions, with their receipts' fields, to `ingest_transactions`.
- * Runs after `insertBlocksSql`, which checked the answers and the receipt counts.
+ * The sub-range's transactions, with their receipts' fields, for `ingest_transactions`. Runs
+ * after `blocksQuery`, which checked the answers and the receipt counts.
  */
-export function insertTransactionsSql(wide = NO_WIDE_AMOUNTS): string {
+export function transactionsQuery(wide = NO_WIDE_AMOUNTS): CheckedQuery {
   const tx = (path: string) => ({ method: BLOCK, path: `block.transactions[].${path}` });
   const rc = (path: string) => ({ method: RECEIPTS, path: `receipts[].${path}` });
   const fields: Field[] = [
@@ -257,14 +258,11 @@ export function insertTransactionsSql(wide = NO_WIDE_AMOUNTS): string {
       optional: true,
     }),
   ];
-  const select = schemaSelect(transactionsSchema, {
-    block_timestamp: 'to_timestamp(TRY_CAST(timestamp_hex AS BIGINT))',
-    transaction_type: 'coalesce(type_number, 0)',
-  });
-  return `INSERT INTO ${STAGED_TABLES.transactions} SELECT ${select} FROM (
-    SELECT block_number, block_hash, timestamp_hex, tx, rc, ${fieldColumns(fields)}
-    FROM (${TRANSACTIONS_WITH_RECEIPTS}))
-    WHERE ${checkedSql(fields, [
+  return {
+    source: `SELECT block_number, block_hash, timestamp_hex, tx, rc, ${fieldColumns(fields)}
+      FROM (${TRANSACTIONS_WITH_RECEIPTS})`,
+    fields,
+    checks: [
       check(
         'tx_block_number = block_number',
         'invalid',
@@ -289,11 +287,16 @@ export function insertTransactionsSql(wide = NO_WIDE_AMOUNTS): string {
         RECEIPTS,
         `'a receipt of block ' || block_number || ' is for ' || rc.transactionHash || ', not ' || transaction_hash`,
       ),
-    ])}`;
+    ],
+    select: schemaSelect(transactionsSchema, {
+      block_timestamp: 'to_timestamp(TRY_CAST(timestamp_hex AS BIGINT))',
+      transaction_type: 'coalesce(type_number, 0)',
+    }),
+  };
 }
 
-/** Appends the logs of the sub-range's receipts to `ingest_logs`. */
-export function insertLogsSql(): string {
+/** The logs of the sub-range's receipts for `ingest_logs`, in the receipts' order (the block's log order, as eth_getLogs gives it). */
+export function logsQuery(): CheckedQuery {
   const log = (path: string) => ({ method: RECEIPTS, path: `receipts[].logs[].${path}` });
   const topics = [0, 1, 2, 3].map((i) =>
     hash({ column: `topic${i}`, raw: `lg.topics[${i + 1}]`, ...log(`topics[${i}]`), optional: true }),
@@ -306,22 +309,21 @@ export function insertLogsSql(): string {
     ...topics,
     data({ column: 'data', raw: 'lg.data', ...log('data') }),
   ];
-  const select = schemaSelect(logsSchema, {
-    block_timestamp: 'to_timestamp(TRY_CAST(timestamp_hex AS BIGINT))',
-  });
-  // In the receipts' order, which is the block's log order, as eth_getLogs gives it.
-  return `INSERT INTO ${STAGED_TABLES.logs} SELECT ${select} FROM (
-    SELECT block_number, block_hash, timestamp_hex, transaction_hash, lg, ${fieldColumns(fields)} FROM (
-      SELECT block_number, block_hash, timestamp_hex, lower(rc.transactionHash) AS transaction_hash,
-        unnest(rc.logs) AS lg
-      FROM (${RECEIPTS_OF_BLOCKS})))
-    WHERE ${checkedSql(fields, [
+  return {
+    source: `SELECT block_number, block_hash, timestamp_hex, transaction_hash, lg, ${fieldColumns(fields)} FROM (
+        SELECT block_number, block_hash, timestamp_hex, lower(rc.transactionHash) AS transaction_hash,
+          unnest(rc.logs) AS lg
+        FROM (${RECEIPTS_OF_BLOCKS}))`,
+    firstChecks: [
       check(
         'lg.topics IS NOT NULL AND len(lg.topics) <= 4',
         'invalid',
         RECEIPTS,
         text('receipts[].logs[].topics must be an array of at most 4 hashes'),
       ),
+    ],
+    fields,
+    checks: [
       check(
         'log_block_number = block_number',
         'invalid',
@@ -340,7 +342,18 @@ export function insertLogsSql(): string {
         RECEIPTS,
         `'a log of block ' || block_number || ' names another transaction than its receipt'`,
       ),
-    ])}`;
+    ],
+    select: schemaSelect(logsSchema, { block_timestamp: 'to_timestamp(TRY_CAST(timestamp_hex AS BIGINT))' }),
+  };
+}
+
+/** The three queries of a sub-range, each with the staged table it fills, in order. */
+export function subRangeQueries(range: SubRangeBlocks, wide = NO_WIDE_AMOUNTS): [string, CheckedQuery][] {
+  return [
+    [STAGED_TABLES.blocks, blocksQuery(range, wide)],
+    [STAGED_TABLES.transactions, transactionsQuery(wide)],
+    [STAGED_TABLES.logs, logsQuery()],
+  ];
 }
 
 /** The sub-range's wei amounts of 2^127 and more (well-formed ones), distinct, lower-case. */

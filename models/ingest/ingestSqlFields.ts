@@ -35,6 +35,7 @@ export class IngestSqlError extends Error {
 
   /** The tagged error in a DuckDB error, or undefined for any other failure. */
   static from(error: unknown): IngestSqlError | undefined {
+    if (error instanceof IngestSqlError) return error;
     const message = error instanceof Error ? error.message : '';
     const match = new RegExp(`${TAG_PREFIX}\\|(invalid|mismatch|wide)\\|([^|]*)\\|([^\\n]*)`).exec(message);
     return match ? new IngestSqlError(match[1] as ErrorTag, match[2]!, match[3]!) : undefined;
@@ -163,23 +164,69 @@ export interface Check {
 }
 
 /**
- * A WHERE condition that passes a row whose fields and checks are all good, and raises the
- * row's first problem otherwise, as `tag|method|detail`: the first broken field (`wide` for a
- * wei amount that is only large), then the first failing check. Every row pays for one
- * conjunction of tests; naming the problem is left to the rows that have one.
+ * A query that converts fields and checks rows, in two renderings from the same parts: the
+ * insert (`checkedInsertSql`), which tests each row with one conjunction and raises a bare
+ * `unchecked` error on the first bad one, and the diagnosis (`diagnosisSql`), run only then,
+ * which names that row's first problem. Naming every possible problem in the insert itself
+ * would double its plan, paid on every statement of every batch.
  */
-export function checkedSql(fields: readonly Field[], checks: readonly Check[] = []): string {
-  const oks = [...fields.map((f) => f.ok), ...checks.map((c) => `coalesce(${c.ok}, false)`)];
-  if (oks.length === 0) return 'true';
-  const branches = fields.flatMap((f) => [
-    ...(f.wide ? [`WHEN ${f.broken} AND ${f.wide} THEN ${text(`wide|${f.method}|${f.path}`)}`] : []),
-    `WHEN ${f.broken} THEN ${text(`invalid|${f.method}|${f.path}`)}`,
-  ]);
-  for (const check of checks) {
-    branches.push(
-      `WHEN NOT coalesce(${check.ok}, false) THEN ${text(`${check.tag}|${check.method}|`)} || ${check.detail}`,
-    );
-  }
-  const problem = `CASE ${branches.join('\n      ')} END`;
-  return `CASE WHEN ${oks.join('\n    AND ')} THEN true ELSE error(${text(`${TAG_PREFIX}|`)} || ${problem}) END`;
+export interface CheckedQuery {
+  /** A subquery with the fields' columns and whatever the checks and `select` use. */
+  source: string;
+  /** Checks before the fields (is there an answer at all), then the fields, then `checks`. */
+  firstChecks?: readonly Check[];
+  fields: readonly Field[];
+  checks?: readonly Check[];
+  /** The inserted columns. */
+  select: string;
+  orderBy?: string;
+}
+
+function oksOf(query: CheckedQuery): string[] {
+  const checks = [...(query.firstChecks ?? []), ...(query.checks ?? [])];
+  return [...checks.map((c) => `coalesce(${c.ok}, false)`), ...query.fields.map((f) => f.ok)];
+}
+
+/** `INSERT INTO table` the query's good rows; the first bad row raises `unchecked`. */
+export function checkedInsertSql(table: string, query: CheckedQuery): string {
+  const oks = oksOf(query);
+  const where =
+    oks.length === 0
+      ? 'true'
+      : `CASE WHEN ${oks.join('\n    AND ')} THEN true ELSE error(${text(UNCHECKED)}) END`;
+  return `INSERT INTO ${table} SELECT ${query.select} FROM (${query.source})
+    WHERE ${where}${query.orderBy ? `\n    ORDER BY ${query.orderBy}` : ''}`;
+}
+
+/**
+ * The first bad row's problem as `tag|method|detail` (no row when all are good): a first check,
+ * then a broken field (`wide` for a wei amount that is only large), then a check.
+ */
+export function diagnosisSql(query: CheckedQuery): string {
+  const branch = (check: Check) =>
+    `WHEN NOT coalesce(${check.ok}, false) THEN ${text(`${check.tag}|${check.method}|`)} || ${check.detail}`;
+  const branches = [
+    ...(query.firstChecks ?? []).map(branch),
+    ...query.fields.flatMap((f) => [
+      ...(f.wide ? [`WHEN ${f.broken} AND ${f.wide} THEN ${text(`wide|${f.method}|${f.path}`)}`] : []),
+      `WHEN ${f.broken} THEN ${text(`invalid|${f.method}|${f.path}`)}`,
+    ]),
+    ...(query.checks ?? []).map(branch),
+  ];
+  return `SELECT problem FROM (SELECT CASE ${branches.join('\n      ')} END AS problem FROM (${query.source}))
+    WHERE problem IS NOT NULL LIMIT 1`;
+}
+
+/** The error a checked insert raises for a bad row, before its diagnosis. */
+const UNCHECKED = `${TAG_PREFIX}|unchecked`;
+
+export function isUncheckedError(error: unknown): boolean {
+  return error instanceof Error && error.message.includes(UNCHECKED);
+}
+
+/** A diagnosis's answer as the error it names. */
+export function diagnosedError(problem: string): IngestSqlError {
+  const error = IngestSqlError.from(new Error(`${TAG_PREFIX}|${problem}`));
+  if (!error) throw new Error(`unreadable diagnosis ${JSON.stringify(problem)}`);
+  return error;
 }

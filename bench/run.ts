@@ -21,7 +21,7 @@ import { CRYO, runCryo } from './cryo.ts';
 import { assertGnuTime } from './measuredProcess.ts';
 import { type IngestPair, type Measurement, comparisonTable, detailTable, targetLines } from './report.ts';
 import { writeSyntheticLogs } from './syntheticLogs.ts';
-import { type WorkerJob, type WorkerJobResult, runWorkerJob } from './workerJob.ts';
+import { type WorkerJob, type WorkerJobResult, runWorkerJob, warmWorkerStart } from './workerJob.ts';
 
 const REPO = join(import.meta.dirname, '..');
 const BATCH_SIZES = [100, 1_000] as const;
@@ -262,6 +262,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
+    await warmWorkerStart();
     workDir = await mkdtemp(join(tmpdir(), 'model-runner-bench-'));
     const only = process.env.BENCH_PROFILES?.split(',');
     for (const profile of CHAIN_PROFILES) {

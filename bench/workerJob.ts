@@ -8,6 +8,31 @@ import { type ProcessCost, runMeasured } from './measuredProcess.ts';
 
 const REPO = join(import.meta.dirname, '..');
 const NODE = process.execPath;
+/**
+ * As in the worker image (worker-image/Dockerfile): Node's compile cache, filled once by
+ * `warmWorkerStart`, so a worker process does not strip and compile the sources again at
+ * every start, and two malloc arenas.
+ */
+const WORKER_PROCESS_ENV = {
+  NODE_COMPILE_CACHE: join(process.env.HOME ?? '/root', '.cache/model-runner/node-compile-cache'),
+  MALLOC_ARENA_MAX: '2',
+};
+
+/** Starts a worker once without configuration (it loads its modules and exits 2), filling the cache. */
+export async function warmWorkerStart(): Promise<void> {
+  const cost = await runMeasured(NODE, [join(REPO, 'worker-image/main.ts')], {
+    cwd: REPO,
+    timeoutMs: 60_000,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      ...WORKER_PROCESS_ENV,
+      WORKER_MODE: 'compile-cache',
+    },
+  });
+  if (cost.exitCode !== 2)
+    throw new Error(`worker warm-up: exit ${cost.exitCode}: ${cost.stderr.slice(-2000)}`);
+}
 
 const localChain = (
   JSON.parse(readFileSync(join(REPO, 'chains/chains.json'), 'utf8')) as { chains: { name: string }[] }
@@ -77,6 +102,7 @@ export async function runWorkerJob(job: WorkerJob): Promise<WorkerJobResult> {
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
+      ...WORKER_PROCESS_ENV,
       WORKER_MODE: 'job',
       WORKER_BATCHES_FILE: batchesFile,
       WORKER_CHAINS_FILE: await chainsFileFor(job.workDir, job.batchSize),

@@ -75,12 +75,6 @@ function duckDbValue(column: ParquetColumn, value: unknown): DuckDBValue {
   }
 }
 
-/** A statement planned once and run many times (with positional parameters `$1`, `$2`, …). */
-export interface PreparedSql {
-  run(params?: readonly (string | number | bigint | null)[]): Promise<number>;
-  close(): void;
-}
-
 function instanceConfig(options: DuckDbSessionOptions): Record<string, string> {
   const config: Record<string, string> = {};
   if (options.threads !== undefined) {
@@ -148,24 +142,6 @@ export class DuckDbSession {
   async run(sql: string): Promise<number> {
     const result = await this.connection.run(sql);
     return Number(result.rowsChanged);
-  }
-
-  /**
-   * Plans `sql` once: running it again skips parsing and planning, which for a large statement
-   * over small data is most of the cost. Valid while the tables it names are not replaced.
-   */
-  async prepare(sql: string): Promise<PreparedSql> {
-    const statement = await this.connection.prepare(sql);
-    return {
-      async run(params = []) {
-        statement.clearBindings();
-        if (params.length > 0) statement.bind([...params]);
-        return Number((await statement.run()).rowsChanged);
-      },
-      close() {
-        statement.destroySync();
-      },
-    };
   }
 
   /** Runs a query and returns its rows as objects (BIGINT as bigint, timestamps as Date). */

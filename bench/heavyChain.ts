@@ -3,8 +3,8 @@
 // transfers (2 logs each), swaps with a few hundred bytes of calldata (6 Transfers, a Swap
 // with five data words and a Sync), reverted calls (status 0, no logs) and a contract
 // creation (a receipt with a contract address).
-import solc from 'solc';
 import { rpc, rpcBatch } from './benchRpc.ts';
+import { compileContract } from './solidity.ts';
 
 const MARKET_SOURCE = `// SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.20;
@@ -64,30 +64,16 @@ interface Compiled {
 }
 
 function compileMarket(): Compiled {
-  const input = {
-    language: 'Solidity',
-    sources: { 'Market.sol': { content: MARKET_SOURCE } },
-    settings: {
-      optimizer: { enabled: true, runs: 200 },
-      outputSelection: { '*': { '*': ['evm.bytecode.object', 'evm.methodIdentifiers'] } },
+  const signatures = ['transferPair(uint256)', 'swap(uint256,bytes)', 'fail(uint256)'] as const;
+  const { bytecode, selectors } = compileContract(MARKET_SOURCE, 'MarketSim', signatures);
+  return {
+    bytecode,
+    selectors: {
+      transferPair: selectors[signatures[0]]!,
+      swap: selectors[signatures[1]]!,
+      fail: selectors[signatures[2]]!,
     },
   };
-  const output = JSON.parse(solc.compile(JSON.stringify(input))) as {
-    errors?: { severity: string; formattedMessage: string }[];
-    contracts: Record<
-      string,
-      Record<string, { evm: { bytecode: { object: string }; methodIdentifiers: Record<string, string> } }>
-    >;
-  };
-  const errors = (output.errors ?? []).filter((error) => error.severity === 'error');
-  if (errors.length > 0) throw new Error(errors.map((error) => error.formattedMessage).join('\n'));
-  const contract = output.contracts['Market.sol']?.MarketSim;
-  const ids = contract?.evm.methodIdentifiers;
-  const transferPair = ids?.['transferPair(uint256)'];
-  const swap = ids?.['swap(uint256,bytes)'];
-  const fail = ids?.['fail(uint256)'];
-  if (!contract || !transferPair || !swap || !fail) throw new Error('MarketSim did not compile');
-  return { bytecode: `0x${contract.evm.bytecode.object}`, selectors: { transferPair, swap, fail } };
 }
 
 function word(value: number): string {

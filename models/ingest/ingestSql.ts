@@ -26,6 +26,7 @@ import {
   text,
 } from './ingestSqlFields.ts';
 import { blocksSchema, logsSchema, transactionsSchema } from './ingestSchemas.ts';
+import type { SubRange } from './subRanges.ts';
 
 export const RAW_BLOCKS_TABLE = 'ingest_raw_blocks';
 export const RAW_RECEIPTS_TABLE = 'ingest_raw_receipts';
@@ -107,19 +108,13 @@ function check(ok: string, tag: Check['tag'], method: string, detail: string): C
   return { ok, tag, method, detail };
 }
 
-/** A sub-range of the batch: its blocks [fromBlock, toBlock). */
-export interface SubRangeBlocks {
-  fromBlock: number;
-  toBlock: number;
-}
-
 /**
  * The sub-range's blocks for `ingest_blocks`, after checking the answers themselves: one per
  * block, in order, none an error or null, for blocks and receipts alike (a bad one is
  * `invalid`, for the JS client to sort out), a receipt per transaction, and a parent link to
  * the block before, the previous sub-range's last included.
  */
-export function blocksQuery(range: SubRangeBlocks, wide = NO_WIDE_AMOUNTS): CheckedQuery {
+export function blocksQuery(range: SubRange, wide = NO_WIDE_AMOUNTS): CheckedQuery {
   const at = (path: string) => ({ method: BLOCK, path: `block.${path}` });
   const fields: Field[] = [
     quantity({ column: 'block_number', raw: 'number_hex', ...at('number') }),
@@ -348,7 +343,7 @@ export function logsQuery(): CheckedQuery {
 }
 
 /** The three queries of a sub-range, each with the staged table it fills, in order. */
-export function subRangeQueries(range: SubRangeBlocks, wide = NO_WIDE_AMOUNTS): [string, CheckedQuery][] {
+export function subRangeQueries(range: SubRange, wide = NO_WIDE_AMOUNTS): [string, CheckedQuery][] {
   return [
     [STAGED_TABLES.blocks, blocksQuery(range, wide)],
     [STAGED_TABLES.transactions, transactionsQuery(wide)],

@@ -6,12 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type EthereumRpc, toQuantity } from '../../adapters/ethereum/ethereumRpc.ts';
-
-/** Blocks [fromBlock, toBlock) of a batch. */
-export interface SubRange {
-  fromBlock: number;
-  toBlock: number;
-}
+import type { SubRange } from './subRanges.ts';
 
 export type AnswerKind = 'blocks' | 'receipts';
 
@@ -44,7 +39,7 @@ function call(kind: AnswerKind, block: number): { id: number; method: string; pa
  * The validated answers for `blocks`, through the JS client (which throws the typed error a
  * bad answer deserves), written to `file` in the shape the node would have sent.
  */
-export async function writeValidatedAnswers(
+async function writeValidatedAnswers(
   rpc: EthereumRpc,
   kind: AnswerKind,
   blocks: readonly number[],

@@ -4,7 +4,12 @@
 // is bounded, and small blocks are not read a handful at a time (each sub-range costs a few
 // statements). One SubRangeSizes per chain carries what it learned from batch to batch.
 import type { BlockBatch } from '../../dataplane/batches.ts';
-import type { SubRange } from './rawAnswers.ts';
+
+/** Blocks [fromBlock, toBlock) of a batch. */
+export interface SubRange {
+  fromBlock: number;
+  toBlock: number;
+}
 
 export interface SubRangePolicy {
   /** Blocks of the first sub-range, before anything is known about their size. */

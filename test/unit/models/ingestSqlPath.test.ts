@@ -188,6 +188,14 @@ function firstReceipt(change: (receipt: Record<string, unknown>) => Record<strin
   };
 }
 
+/** The first receipt's logs, each with `patch` applied. */
+function firstReceiptLogs(patch: Record<string, unknown>) {
+  return firstReceipt((receipt) => ({
+    ...receipt,
+    logs: (receipt.logs as Record<string, unknown>[]).map((log) => ({ ...log, ...patch })),
+  }));
+}
+
 const transactionsOf = (block: Record<string, unknown>) => block.transactions as Record<string, unknown>[];
 
 describe('bad answers on the SQL path', () => {
@@ -209,16 +217,7 @@ describe('bad answers on the SQL path', () => {
     },
     {
       name: 'a log address with a stray character',
-      corrupt: at110(
-        'eth_getBlockReceipts',
-        firstReceipt((receipt) => ({
-          ...receipt,
-          logs: (receipt.logs as Record<string, unknown>[]).map((log) => ({
-            ...log,
-            address: `0x${'g'.repeat(40)}`,
-          })),
-        })),
-      ),
+      corrupt: at110('eth_getBlockReceipts', firstReceiptLogs({ address: `0x${'g'.repeat(40)}` })),
       retryable: false,
       message: /receipts\[0\]\.logs\[0\]\.address must be a 20-byte address/,
     },
@@ -254,16 +253,7 @@ describe('bad answers on the SQL path', () => {
     },
     {
       name: 'a log of another block hash',
-      corrupt: at110(
-        'eth_getBlockReceipts',
-        firstReceipt((receipt) => ({
-          ...receipt,
-          logs: (receipt.logs as Record<string, unknown>[]).map((log) => ({
-            ...log,
-            blockHash: hashOf(999),
-          })),
-        })),
-      ),
+      corrupt: at110('eth_getBlockReceipts', firstReceiptLogs({ blockHash: hashOf(999) })),
       retryable: true,
       message: /log of block 110 has another block hash/,
     },

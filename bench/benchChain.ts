@@ -4,7 +4,8 @@
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import solc from 'solc';
+import { rpc, rpcBatch } from './benchRpc.ts';
+import { compileContract } from './solidity.ts';
 
 const ANVIL = join(import.meta.dirname, '..', 'node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil');
 /** anvil's first default dev account (unlocked; eth_sendTransaction signs for it). */
@@ -43,25 +44,6 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function rpc<T>(url: string, method: string, params: unknown[] = []): Promise<T> {
-  const [result] = await rpcBatch<T>(url, [{ method, params }]);
-  return result as T;
-}
-
-async function rpcBatch<T>(url: string, calls: { method: string; params: unknown[] }[]): Promise<T[]> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(calls.map((call, id) => ({ jsonrpc: '2.0', id, ...call }))),
-  });
-  const answers = (await response.json()) as { id: number; result?: T; error?: { message: string } }[];
-  answers.sort((a, b) => a.id - b.id);
-  return answers.map((answer) => {
-    if (answer.error) throw new Error(`anvil: ${answer.error.message}`);
-    return answer.result as T;
-  });
-}
-
 /** Starts anvil on a free 127.0.0.1 port with on-demand mining; resolves once it answers. */
 export async function startAnvil(): Promise<AnvilProcess> {
   const port = await freePort();
@@ -95,27 +77,8 @@ export async function startAnvil(): Promise<AnvilProcess> {
 }
 
 function compileSpray(): { bytecode: string; spraySelector: string } {
-  const input = {
-    language: 'Solidity',
-    sources: { 'Spray.sol': { content: SPRAY_SOURCE } },
-    settings: {
-      optimizer: { enabled: true, runs: 200 },
-      outputSelection: { '*': { '*': ['evm.bytecode.object', 'evm.methodIdentifiers'] } },
-    },
-  };
-  const output = JSON.parse(solc.compile(JSON.stringify(input))) as {
-    errors?: { severity: string; formattedMessage: string }[];
-    contracts: Record<
-      string,
-      Record<string, { evm: { bytecode: { object: string }; methodIdentifiers: Record<string, string> } }>
-    >;
-  };
-  const errors = (output.errors ?? []).filter((error) => error.severity === 'error');
-  if (errors.length > 0) throw new Error(errors.map((error) => error.formattedMessage).join('\n'));
-  const contract = output.contracts['Spray.sol']?.TransferSpray;
-  const selector = contract?.evm.methodIdentifiers['spray(uint256,uint256)'];
-  if (!contract || !selector) throw new Error('TransferSpray did not compile');
-  return { bytecode: `0x${contract.evm.bytecode.object}`, spraySelector: selector };
+  const { bytecode, selectors } = compileContract(SPRAY_SOURCE, 'TransferSpray', ['spray(uint256,uint256)']);
+  return { bytecode, spraySelector: selectors['spray(uint256,uint256)']! };
 }
 
 function word(value: number): string {

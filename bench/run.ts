@@ -1,166 +1,89 @@
-// `make bench`: blocks/s, rows/s, CPU and peak RSS of the real worker (worker-image/main.ts in
-// job mode, Kafka sink off) for `ingest` and `erc20_transfers` at batch sizes 100 and 1,000,
-// and of the peer tool cryo ingesting the same chain in the same run. A script, not a test:
-// it prints figures and whether the targets were met, and exits 0 unless something broke.
+// `make bench`: wall clock, CPU and peak RSS of the real worker (worker-image/main.ts in job
+// mode, Kafka sink off) for `ingest` and `erc20_transfers` at batch sizes 100 and 1,000, beside
+// the peer tool cryo ingesting the same chain in the same run, on two chain profiles (light, and
+// heavy: near mainnet's shape, bench/chainProfiles.ts), and `erc20_transfers` on a synthetic
+// 1M-log input. A script, not a test: it prints figures, ratios and whether the targets were
+// met, and exits 0 unless something broke.
 //
-// Inputs: a private anvil filled by bench/benchChain.ts, and a synthetic 1M-log input
-// (bench/syntheticLogs.ts). Every process is measured by GNU time (bench/measuredProcess.ts).
-// Everything binds to 127.0.0.1; temp dirs, ClickHouse databases and Redis keys are removed.
+// Every process is measured by GNU time (bench/measuredProcess.ts). Everything binds to
+// 127.0.0.1; anvils are stopped by PID; temp dirs, ClickHouse databases and Redis keys are removed.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import IORedis from 'ioredis';
 import { createClickHouseClient, openClickHouseMarkerStore } from '../adapters/clickhouse/index.ts';
 import { DuckDbSession, readParquetSql } from '../adapters/parquet/duckDbSession.ts';
-import type { RunRequest } from '../contract/batchMessage.ts';
-import { modelRegistry } from '../models/registry.ts';
 import { stackEnv } from '../devtools/stackEnv.ts';
-import { type AnvilProcess, fillChain, startAnvil } from './benchChain.ts';
-import { type ProcessCost, assertGnuTime, runMeasured } from './measuredProcess.ts';
+import { type AnvilProcess, startAnvil } from './benchChain.ts';
+import { type ChainProfile, CHAIN_PROFILES } from './chainProfiles.ts';
+import { CRYO, runCryo } from './cryo.ts';
+import { assertGnuTime } from './measuredProcess.ts';
+import { type IngestPair, type Measurement, comparisonTable, detailTable, targetLines } from './report.ts';
 import { writeSyntheticLogs } from './syntheticLogs.ts';
+import { type WorkerJob, type WorkerJobResult, runWorkerJob, warmWorkerStart } from './workerJob.ts';
 
 const REPO = join(import.meta.dirname, '..');
-const CRYO = join(process.env.HOME ?? '/root', '.cache/model-runner/cryo/bin/cryo');
-const NODE = process.execPath;
 const BATCH_SIZES = [100, 1_000] as const;
-/** Blocks [0, 2000) of the filled chain are measured. */
-const CHAIN_RANGE = { minBlock: 0, maxBlock: 2_000 };
-const FILL = { blocks: 2_000, sprayTxsPerBlock: 4, logsPerTx: 12, tokens: 3 };
 const SYNTHETIC = { blocks: 1_000, logsPerBlock: 1_000 };
 const PROCESS_TIMEOUT_MS = 10 * 60_000;
-const TARGET_ROWS_PER_CORE = 200_000;
-const TARGET_PEAK_RSS_MIB = 512;
-
-interface Measurement {
-  tool: string;
-  model: string;
-  input: string;
-  batchSize: number;
-  blocks: number;
-  rows: number;
-  cost: ProcessCost;
-  /** Sum of the worker's own per-batch durations (excludes process start and connections). */
-  batchSeconds?: number;
-}
 
 const runTag = Date.now().toString(36);
 const env = stackEnv();
 const measurements: Measurement[] = [];
+const pairs: IngestPair[] = [];
 const databases: string[] = [];
-const localChain = (
-  JSON.parse(readFileSync(join(REPO, 'chains/chains.json'), 'utf8')) as { chains: { name: string }[] }
-).chains.find((chain) => chain.name === 'local');
-if (!localChain) throw new Error('chains/chains.json has no local chain');
 
 function log(message: string): void {
   console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
 }
 
-/** chains/chains.json's `local` chain with another batch size: the worker's WORKER_CHAINS_FILE. */
-async function chainsFileFor(workDir: string, batchSize: number): Promise<string> {
-  const file = join(workDir, `chains-${batchSize}.json`);
-  const chain = { ...localChain, batchSizes: [{ fromBlock: 0, batchSize }] };
-  await writeFile(file, JSON.stringify({ chains: [chain] }));
-  return file;
+function loadAverage(): string {
+  return loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
 }
 
-interface WorkerJob {
-  model: string;
-  batchSize: number;
-  range: { minBlock: number; maxBlock: number };
-  lakeDir: string;
-  database: string;
-  rpcUrl: string;
-  workDir: string;
+async function createDatabase(name: string): Promise<void> {
+  const client = await createClickHouseClient(env.CLICKHOUSE_URL);
+  try {
+    databases.push(name);
+    await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${name}` });
+  } finally {
+    await client.close();
+  }
 }
 
-/** The real worker in job mode over every batch of the range; one process, measured whole. */
-async function runWorkerJob(
-  job: WorkerJob,
-): Promise<{ cost: ProcessCost; rows: number; batchSeconds: number }> {
-  // One pod without a completion index works every batch of the run, in order.
-  const run: RunRequest = {
-    runId: {
-      namespace: 'bench',
-      name: `${job.model.replace(/_/g, '-')}-b${job.batchSize}`,
-      uid: `bench-${runTag}`,
-    },
-    model: job.model,
-    version: modelRegistry.get(job.model).version,
-    chain: 'local',
-    range: job.range,
-    force: false,
-    maxRetriesPerBatch: 0,
-  };
-  const cost = await runMeasured(NODE, [join(REPO, 'worker-image/main.ts')], {
-    cwd: REPO,
+function workerJob(
+  job: Omit<WorkerJob, 'clickhouseUrl' | 'redisUrl' | 'redisPrefix' | 'runTag' | 'timeoutMs'>,
+) {
+  return runWorkerJob({
+    ...job,
+    clickhouseUrl: env.CLICKHOUSE_URL,
+    redisUrl: env.REDIS_URL,
+    redisPrefix: `bench-${runTag}:`,
+    runTag,
     timeoutMs: PROCESS_TIMEOUT_MS,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      WORKER_MODE: 'job',
-      WORKER_RUN: JSON.stringify(run),
-      WORKER_CHAINS_FILE: await chainsFileFor(job.workDir, job.batchSize),
-      WORKER_SINK: 'none',
-      WORKER_NAME: 'bench-worker',
-      LAKE_URL: job.lakeDir,
-      CLICKHOUSE_URL: env.CLICKHOUSE_URL,
-      CLICKHOUSE_DATABASE: job.database,
-      REDIS_URL: env.REDIS_URL,
-      REDIS_PROGRESS_PREFIX: `bench-${runTag}:`,
-      ETH_RPC_URL: job.rpcUrl,
-      METRICS_PORT: '0',
-      LOG_LEVEL: 'info',
-    },
   });
-  let rows = 0;
-  let batchSeconds = 0;
-  let done = 0;
-  for (const line of cost.stdout.split('\n')) {
-    if (!line.startsWith('{')) continue;
-    const entry = JSON.parse(line) as { msg?: string; outcome?: string; rows?: number; seconds?: number };
-    if (entry.msg !== 'batch done') continue;
-    if (entry.outcome !== 'succeeded') throw new Error(`${job.model}: a batch ended ${entry.outcome}`);
-    rows += entry.rows ?? 0;
-    batchSeconds += entry.seconds ?? 0;
-    done++;
-  }
-  const expected = (job.range.maxBlock - job.range.minBlock) / job.batchSize;
-  if (cost.exitCode !== 0 || done !== expected) {
-    throw new Error(
-      `worker ${job.model} b${job.batchSize}: exit ${cost.exitCode}, ${done}/${expected} batches done\n` +
-        `${cost.stdout.slice(-3000)}\n${cost.stderr.slice(-3000)}`,
-    );
-  }
-  return { cost, rows, batchSeconds };
 }
 
-/** cryo ingesting the same blocks into parquet: blocks, transactions, logs. */
-async function runCryo(rpcUrl: string, batchSize: number, outputDir: string): Promise<ProcessCost> {
-  const cost = await runMeasured(
-    CRYO,
-    [
-      'blocks',
-      'transactions',
-      'logs',
-      '--rpc',
-      rpcUrl,
-      '--blocks',
-      `${CHAIN_RANGE.minBlock}:${CHAIN_RANGE.maxBlock}`,
-      '--chunk-size',
-      String(batchSize),
-      '--output-dir',
-      outputDir,
-      '--no-report',
-      '--no-verbose',
-    ],
-    { timeoutMs: PROCESS_TIMEOUT_MS },
-  );
-  if (cost.exitCode !== 0)
-    throw new Error(`cryo failed (exit ${cost.exitCode}): ${cost.stderr.slice(-3000)}`);
-  return cost;
+function workerMeasurement(
+  model: string,
+  input: string,
+  batchSize: number,
+  blocks: number,
+  result: WorkerJobResult,
+): Measurement {
+  return {
+    tool: 'model-runner worker',
+    model,
+    input,
+    batchSize,
+    blocks,
+    rows: result.rows,
+    cost: result.cost,
+    batchSeconds: result.batchSeconds,
+  };
 }
 
 /** Row counts per dataset, read back with DuckDB from parquet files under `dir`. */
@@ -184,91 +107,84 @@ async function countParquetRows(
   }
 }
 
-function sum(counts: Record<string, number>): number {
-  return Object.values(counts).reduce((a, b) => a + b, 0);
-}
+const sum = (counts: Record<string, number>): number => Object.values(counts).reduce((a, b) => a + b, 0);
 
-async function createDatabase(name: string): Promise<void> {
-  const client = await createClickHouseClient(env.CLICKHOUSE_URL);
-  try {
-    databases.push(name);
-    await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${name}` });
-  } finally {
-    await client.close();
-  }
-}
-
-async function benchChain(
+/** ingest and cryo on the profile's chain at one batch size, then erc20_transfers on what ingest wrote. */
+async function benchProfileBatch(
+  profile: ChainProfile,
   anvil: AnvilProcess,
   workDir: string,
   batchSize: number,
   expectedTransfers: number,
-) {
-  const database = `bench_${runTag}_chain_b${batchSize}`;
+): Promise<void> {
+  const database = `bench_${runTag}_${profile.name}_b${batchSize}`;
   await createDatabase(database);
-  const lakeDir = join(workDir, `lake-chain-b${batchSize}`);
-  const blocks = CHAIN_RANGE.maxBlock - CHAIN_RANGE.minBlock;
-  const job = { batchSize, range: CHAIN_RANGE, lakeDir, database, rpcUrl: anvil.url, workDir };
+  const lakeDir = join(workDir, `lake-${profile.name}-b${batchSize}`);
+  const blocks = profile.range.maxBlock - profile.range.minBlock;
+  const job = { batchSize, range: profile.range, lakeDir, database, rpcUrl: anvil.url, workDir };
 
-  log(`ingest, batch size ${batchSize}: worker`);
-  const ingest = await runWorkerJob({ ...job, model: 'ingest' });
-  measurements.push({
-    tool: 'model-runner worker',
-    model: 'ingest',
-    input: 'anvil',
-    batchSize,
-    blocks,
-    rows: ingest.rows,
-    cost: ingest.cost,
-    batchSeconds: ingest.batchSeconds,
-  });
+  log(`${profile.name}: ingest, batch size ${batchSize}: worker (load average ${loadAverage()})`);
+  const ingest = await workerJob({ ...job, model: 'ingest' });
+  const ours = workerMeasurement('ingest', profile.name, batchSize, blocks, ingest);
+  measurements.push(ours);
 
-  log(`ingest, batch size ${batchSize}: cryo`);
-  const cryoDir = join(workDir, `cryo-b${batchSize}`);
-  const cryoCost = await runCryo(anvil.url, batchSize, cryoDir);
-  const ours = await countParquetRows(join(lakeDir, 'ingestion'), {
+  log(`${profile.name}: ingest, batch size ${batchSize}: cryo (load average ${loadAverage()})`);
+  const cryoDir = join(workDir, `cryo-${profile.name}-b${batchSize}`);
+  const cryoCost = await runCryo(anvil.url, profile.range, batchSize, cryoDir, PROCESS_TIMEOUT_MS);
+  const ourRows = await countParquetRows(join(lakeDir, 'ingestion'), {
     blocks: /^blocks_v1\//,
-    transactions: /^transactions_v1\//,
+    transactions: /^transactions_v2\//,
     logs: /^logs_v1\//,
   });
-  const theirs = await countParquetRows(cryoDir, {
+  const theirRows = await countParquetRows(cryoDir, {
     blocks: /__blocks__/,
     transactions: /__transactions__/,
     logs: /__logs__/,
   });
-  if (JSON.stringify(ours) !== JSON.stringify(theirs))
+  if (JSON.stringify(ourRows) !== JSON.stringify(theirRows))
     throw new Error(
-      `ingest and cryo disagree on the rows: ${JSON.stringify(ours)} vs ${JSON.stringify(theirs)}`,
+      `ingest and cryo disagree on the rows: ${JSON.stringify(ourRows)} vs ${JSON.stringify(theirRows)}`,
     );
-  if (sum(ours) !== ingest.rows)
-    throw new Error(`worker reported ${ingest.rows} rows, the lake holds ${sum(ours)}`);
-  measurements.push({
+  if (sum(ourRows) !== ingest.rows)
+    throw new Error(`worker reported ${ingest.rows} rows, the lake holds ${sum(ourRows)}`);
+  log(`${profile.name}: rows per dataset (worker and cryo agree): ${JSON.stringify(ourRows)}`);
+  const cryo: Measurement = {
     tool: 'cryo 0.3.2',
     model: 'ingest (blocks, txs, logs)',
-    input: 'anvil',
+    input: profile.name,
     batchSize,
     blocks,
-    rows: sum(theirs),
+    rows: sum(theirRows),
     cost: cryoCost,
-  });
+  };
+  measurements.push(cryo);
+  pairs.push({ input: profile.name, batchSize, ours, cryo });
+  await rm(cryoDir, { recursive: true, force: true });
 
-  log(`erc20_transfers on the ingested chain, batch size ${batchSize}`);
-  const transfers = await runWorkerJob({ ...job, model: 'erc20_transfers' });
+  log(`${profile.name}: erc20_transfers on the ingested chain, batch size ${batchSize}`);
+  const transfers = await workerJob({ ...job, model: 'erc20_transfers' });
   if (transfers.rows !== expectedTransfers)
     throw new Error(
       `erc20_transfers wrote ${transfers.rows} rows, the chain holds ${expectedTransfers} transfers`,
     );
-  measurements.push({
-    tool: 'model-runner worker',
-    model: 'erc20_transfers',
-    input: 'anvil',
-    batchSize,
-    blocks,
-    rows: transfers.rows,
-    cost: transfers.cost,
-    batchSeconds: transfers.batchSeconds,
-  });
-  return ours;
+  measurements.push(workerMeasurement('erc20_transfers', profile.name, batchSize, blocks, transfers));
+  await rm(lakeDir, { recursive: true, force: true });
+}
+
+async function benchProfile(profile: ChainProfile, workDir: string, onAnvil: (anvil?: AnvilProcess) => void) {
+  const anvil = await startAnvil();
+  onAnvil(anvil);
+  try {
+    log(`${profile.name} chain, anvil pid ${anvil.pid} at ${anvil.url}: filling ${profile.description}`);
+    const filled = await profile.fill(anvil.url);
+    log(`${profile.name} chain filled in ${filled.seconds.toFixed(1)} s`);
+    for (const batchSize of BATCH_SIZES) {
+      await benchProfileBatch(profile, anvil, workDir, batchSize, filled.expectedTransfers);
+    }
+  } finally {
+    await anvil.stop();
+    onAnvil(undefined);
+  }
 }
 
 async function benchSynthetic(workDir: string, batchSize: number): Promise<void> {
@@ -285,11 +201,10 @@ async function benchSynthetic(workDir: string, batchSize: number): Promise<void>
     await markers.close();
   }
   log(`erc20_transfers on synthetic logs, batch size ${batchSize}`);
-  const range = { minBlock: 0, maxBlock: SYNTHETIC.blocks };
-  const result = await runWorkerJob({
+  const result = await workerJob({
     model: 'erc20_transfers',
     batchSize,
-    range,
+    range: { minBlock: 0, maxBlock: SYNTHETIC.blocks },
     lakeDir,
     database,
     rpcUrl: 'http://127.0.0.1:9',
@@ -299,90 +214,19 @@ async function benchSynthetic(workDir: string, batchSize: number): Promise<void>
     throw new Error(
       `erc20_transfers wrote ${result.rows} rows from synthetic logs, expected ${expected.validTransfers}`,
     );
-  measurements.push({
-    tool: 'model-runner worker',
-    model: 'erc20_transfers',
-    input: `synthetic ${expected.logs / 1e6}M logs`,
-    batchSize,
-    blocks: SYNTHETIC.blocks,
-    rows: result.rows,
-    cost: result.cost,
-    batchSeconds: result.batchSeconds,
-  });
+  measurements.push(
+    workerMeasurement(
+      'erc20_transfers',
+      `synthetic ${expected.logs / 1e6}M logs`,
+      batchSize,
+      SYNTHETIC.blocks,
+      result,
+    ),
+  );
   await rm(lakeDir, { recursive: true, force: true });
 }
 
-function printTable(): void {
-  const header = [
-    'tool',
-    'model',
-    'input',
-    'batch',
-    'blocks',
-    'rows',
-    'wall s',
-    'CPU s',
-    'blocks/s',
-    'rows/s',
-    'rows/CPU-s',
-    'peak RSS MiB',
-    'in batches s',
-  ];
-  const lines = measurements.map((m) => [
-    m.tool,
-    m.model,
-    m.input,
-    String(m.batchSize),
-    m.blocks.toLocaleString('en-US'),
-    m.rows.toLocaleString('en-US'),
-    m.cost.wallSeconds.toFixed(2),
-    m.cost.cpuSeconds.toFixed(2),
-    Math.round(m.blocks / m.cost.wallSeconds).toLocaleString('en-US'),
-    Math.round(m.rows / m.cost.wallSeconds).toLocaleString('en-US'),
-    Math.round(m.rows / m.cost.cpuSeconds).toLocaleString('en-US'),
-    m.cost.peakRssMiB.toFixed(0),
-    m.batchSeconds === undefined ? '' : m.batchSeconds.toFixed(2),
-  ]);
-  const numeric = (column: number) => column >= 3;
-  console.log(`| ${header.join(' | ')} |`);
-  console.log(`|${header.map((_, column) => (numeric(column) ? '---:' : '---')).join('|')}|`);
-  for (const line of lines) console.log(`| ${line.join(' | ')} |`);
-}
-
-function printTargets(): void {
-  const verdict = (met: boolean) => (met ? 'MET' : 'NOT MET');
-  console.log('\ntargets:');
-  for (const m of measurements.filter(
-    (m) => m.model === 'erc20_transfers' && m.input.startsWith('synthetic'),
-  )) {
-    const perCore = m.rows / m.cost.cpuSeconds;
-    console.log(
-      `  erc20_transfers >= ${TARGET_ROWS_PER_CORE.toLocaleString('en-US')} rows per worker core (rows per CPU-second, whole process), ` +
-        `synthetic, batch ${m.batchSize}: ${Math.round(perCore).toLocaleString('en-US')} → ${verdict(perCore >= TARGET_ROWS_PER_CORE)}`,
-    );
-  }
-  for (const batchSize of BATCH_SIZES) {
-    const ours = measurements.find(
-      (m) => m.tool.startsWith('model-runner') && m.model === 'ingest' && m.batchSize === batchSize,
-    );
-    const cryo = measurements.find((m) => m.tool.startsWith('cryo') && m.batchSize === batchSize);
-    if (!ours || !cryo) continue;
-    const ourRate = ours.blocks / ours.cost.wallSeconds;
-    const cryoRate = cryo.blocks / cryo.cost.wallSeconds;
-    console.log(
-      `  ingest at least as fast as cryo, batch ${batchSize}: ${Math.round(ourRate)} vs ${Math.round(cryoRate)} blocks/s wall ` +
-        `(CPU ${ours.cost.cpuSeconds.toFixed(2)} s vs ${cryo.cost.cpuSeconds.toFixed(2)} s) → ${verdict(ourRate >= cryoRate)}`,
-    );
-  }
-  const bigBatches = measurements.filter((m) => m.tool.startsWith('model-runner') && m.batchSize === 1_000);
-  const peak = Math.max(...bigBatches.map((m) => m.cost.peakRssMiB));
-  console.log(
-    `  peak worker RSS < ${TARGET_PEAK_RSS_MIB} MiB for 1,000-block batches: max ${peak.toFixed(0)} MiB → ${verdict(peak < TARGET_PEAK_RSS_MIB)}`,
-  );
-}
-
-async function cleanUp(workDir: string | undefined, anvil: AnvilProcess | undefined): Promise<void> {
-  await anvil?.stop().catch((error: unknown) => log(`stopping anvil: ${String(error)}`));
+async function cleanUp(workDir: string | undefined): Promise<void> {
   if (workDir) await rm(workDir, { recursive: true, force: true });
   if (databases.length > 0) {
     const client = await createClickHouseClient(env.CLICKHOUSE_URL);
@@ -406,9 +250,7 @@ async function main(): Promise<void> {
   const cryoVersion = spawnSync(CRYO, ['--version'], { encoding: 'utf8' }).stdout.trim();
   const cpu = cpus();
   log(
-    `machine: ${cpu.length} × ${cpu[0]?.model ?? '?'}, Node ${process.version}, ${cryoVersion}, load average ${loadavg()
-      .map((l) => l.toFixed(1))
-      .join(' ')}`,
+    `machine: ${cpu.length} × ${cpu[0]?.model ?? '?'}, Node ${process.version}, ${cryoVersion}, load average ${loadAverage()}`,
   );
 
   let workDir: string | undefined;
@@ -420,35 +262,25 @@ async function main(): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
+    await warmWorkerStart();
     workDir = await mkdtemp(join(tmpdir(), 'model-runner-bench-'));
-    anvil = await startAnvil();
-    log(
-      `anvil pid ${anvil.pid} at ${anvil.url}: filling ${FILL.blocks} blocks (${FILL.sprayTxsPerBlock + 1} txs, ${FILL.sprayTxsPerBlock * FILL.logsPerTx} Transfer logs each)`,
-    );
-    const filled = await fillChain(anvil.url, FILL);
-    log(
-      `filled to block ${filled.tip}: ${filled.transactions} transactions, ${filled.transferLogs} Transfer logs in ${filled.seconds.toFixed(1)} s`,
-    );
-    // The measured range [0, 2000): the deployments sit in block 1, the filled blocks from 2.
-    const filledInRange = CHAIN_RANGE.maxBlock - 2;
-    const expectedTransfers = filledInRange * FILL.sprayTxsPerBlock * FILL.logsPerTx;
-    for (const batchSize of BATCH_SIZES) {
-      const counts = await benchChain(anvil, workDir, batchSize, expectedTransfers);
-      log(`rows per dataset (worker and cryo agree): ${JSON.stringify(counts)}`);
+    const only = process.env.BENCH_PROFILES?.split(',');
+    for (const profile of CHAIN_PROFILES) {
+      if (only && !only.includes(profile.name)) continue;
+      await benchProfile(profile, workDir, (current) => (anvil = current));
     }
-    await anvil.stop();
-    anvil = undefined;
-    for (const batchSize of BATCH_SIZES) await benchSynthetic(workDir, batchSize);
-    log(
-      `load average at the end ${loadavg()
-        .map((l) => l.toFixed(1))
-        .join(' ')}`,
-    );
-    console.log('');
-    printTable();
-    printTargets();
+    if (!only || only.includes('synthetic')) {
+      for (const batchSize of BATCH_SIZES) await benchSynthetic(workDir, batchSize);
+    }
+    log(`load average at the end ${loadAverage()}`);
+    console.log('\nEvery process:\n');
+    for (const line of detailTable(measurements)) console.log(line);
+    console.log('\ningest beside cryo on the same chain, in the same run:\n');
+    for (const line of comparisonTable(pairs)) console.log(line);
+    console.log('\ntargets:');
+    for (const line of targetLines(pairs, measurements)) console.log(`  ${line}`);
   } finally {
-    await cleanUp(workDir, anvil);
+    await cleanUp(workDir);
   }
 }
 

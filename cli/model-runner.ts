@@ -78,7 +78,7 @@ async function runModel(args: RunArguments, logger: Logger): Promise<RunTotals> 
   const rpcUrl = args.rpcUrl ?? rpcUrlFor(chain, process.env);
   const rpcClient = withOverrides(chain.rpcClient, args.rpcClient);
   const rpc = openEthereumRpc(rpcUrl, rpcClient, { logger });
-  const lake = openLake(args.lakeUrl, { gcsEndpoint: process.env.GCS_ENDPOINT });
+  const lake = await openLake(args.lakeUrl, { gcsEndpoint: process.env.GCS_ENDPOINT });
   const markers = await openMarkerStore(args.clickhouseUrl, { database: args.clickhouseDatabase });
   const redis = args.redisUrl ? new IORedis.Redis(args.redisUrl, { maxRetriesPerRequest: 2 }) : undefined;
   const tokenMetadata: TokenMetadataSource = redis

@@ -12,10 +12,13 @@ import {
   assertRootPath,
 } from './validNames.ts';
 
-/** The root paths the `ingest` model writes (version 1 of each dataset). */
+/**
+ * The root paths the `ingest` model writes. transactions is at version 2 (receipt fields
+ * added), so batches ingested before are not taken as having them.
+ */
 export const INGESTION_ROOT_PATHS = {
   blocks: 'ingestion/blocks_v1',
-  transactions: 'ingestion/transactions_v1',
+  transactions: 'ingestion/transactions_v2',
   logs: 'ingestion/logs_v1',
 } as const;
 

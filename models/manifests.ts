@@ -25,9 +25,9 @@ const ERC20_TRANSFERS_ROOT_PATH = modelOutputRootPath('erc20_transfers', 'erc20_
 
 export const INGEST_MANIFEST: ModelManifest = {
   name: 'ingest',
-  version: 1,
+  version: 2,
   kind: 'nonreads',
-  description: 'Blocks, transactions and logs from JSON-RPC into ingestion/*_v1',
+  description: 'Blocks, transactions with their receipts, and logs from JSON-RPC into ingestion/*',
   inputRootPaths: [],
   outputs: [
     { dataset: 'blocks', rootPath: INGESTION_ROOT_PATHS.blocks },

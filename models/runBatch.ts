@@ -6,6 +6,7 @@
 //
 // A failure anywhere before the markers leaves the batch uncommitted; a rerun rewrites
 // the same deterministic paths, so nothing is duplicated.
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,8 +35,19 @@ import type { BatchInput, DatasetOutput, ModelContext, ModelOutput } from './mod
 import type { ModelDataset, RegisteredModel } from './modelRegistry.ts';
 import { type TokenMetadataSource, uncachedTokenMetadata } from './tokenMetadataSource.ts';
 
-/** DuckDB's memory limit per batch unless the caller sets one. */
+/** DuckDB's memory limit (the process's database, shared by its concurrent batches) unless the caller sets one. */
 export const DEFAULT_DUCKDB_MEMORY_LIMIT = '384MB';
+
+/** Where the process's DuckDB spills; removed when the process exits. */
+function duckDbSpillDir(): string {
+  const dir = join(tmpdir(), `model-runner-duckdb-${process.pid}`);
+  if (!spillDirOwned) {
+    spillDirOwned = true;
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return dir;
+}
+let spillDirOwned = false;
 
 /** One dataset of a batch, in the lake and not yet committed. */
 export interface WrittenDataset {
@@ -279,12 +291,13 @@ export async function runModelBatch(options: RunModelBatchOptions): Promise<Batc
   signal.throwIfAborted();
 
   const scratchDir = await mkdtemp(join(tmpdir(), `model-runner-${model.name}-`));
-  // One thread and a bounded memory (spilling to the scratch folder) keep a worker's
-  // footprint predictable: DuckDB's own default would take 80% of the machine's RAM.
-  const session = await DuckDbSession.open({
+  // One thread and a bounded memory (spilling to the process's DuckDB folder) keep a
+  // worker's footprint predictable: DuckDB's own default would take 80% of the machine's
+  // RAM. The database is the process's, the connection (temp tables included) the batch's.
+  const session = await DuckDbSession.shared({
     threads: 1,
     memoryLimit: DEFAULT_DUCKDB_MEMORY_LIMIT,
-    tempDirectory: scratchDir,
+    tempDirectory: duckDbSpillDir(),
     ...options.duckDb,
   });
   try {

@@ -7,8 +7,7 @@ import IORedis from 'ioredis';
 import pino from 'pino';
 import type { Logger } from 'pino';
 import { openMarkerStore } from '../adapters/clickhouse/index.ts';
-import { KafkaSink } from '../adapters/kafka/sinkProducer.ts';
-import { openLake } from '../adapters/lake/index.ts';
+import { openLake } from '../adapters/lake/openLake.ts';
 import { startMetricsServer, type MetricsServer } from '../adapters/metrics/metricsServer.ts';
 import { createWorkerMetrics } from '../adapters/metrics/workerMetrics.ts';
 import { RabbitConnection } from '../adapters/rabbitmq/connection.ts';
@@ -81,9 +80,10 @@ async function main(): Promise<number> {
     database: config.clickhouseDatabase,
     chains,
   });
-  const lake = openLake(config.lakeUrl, { gcsEndpoint: config.gcsEndpoint });
+  const lake = await openLake(config.lakeUrl, { gcsEndpoint: config.gcsEndpoint });
+  // The Kafka client loads only when the sink is on: its import is most of a worker's start-up.
   const sink = config.kafka
-    ? new KafkaSink({
+    ? new (await import('../adapters/kafka/sinkProducer.ts')).KafkaSink({
         brokers: config.kafka.brokers,
         clientId: config.workerName,
         logger,

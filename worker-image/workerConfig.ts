@@ -4,7 +4,7 @@
 import { MAX_RETRIES_LIMIT, type RunRequest, validateRunRequest } from '../contract/batchMessage.ts';
 import { parseWorkQueueName } from '../contract/queues.ts';
 import { DEFAULT_RETRY_DELAYS_MS, parseRetryDelays } from '../contract/retryPolicy.ts';
-import { parseBrokers } from '../adapters/kafka/sinkProducer.ts';
+import { parseBrokers } from '../adapters/kafka/brokers.ts';
 import { SINK_ENV_NAME, nameRuleProblem } from '../contract/names.ts';
 import { DEFAULT_PROGRESS_PREFIX } from '../adapters/redis/progress.ts';
 import { redactUrl } from '../adapters/redactUrl.ts';

@@ -1,13 +1,14 @@
 // The Ethereum methods the models use, on top of JsonRpcClient, each returning
 // validated, typed values.
 import type { Logger } from 'pino';
-import { JsonRpcClient, type JsonRpcClientOptions } from './jsonRpcClient.ts';
+import { JsonRpcClient, type JsonRpcClientOptions, type SettledCall } from './jsonRpcClient.ts';
 import { type BlockSpan, logQueryRefusal, nextLogQuerySpan, onLogQueryRefused } from './logRangeSplitting.ts';
 import { type RpcClientSettings, describeSetting } from '../../dataplane/rpcClientSettings.ts';
 import { RpcError, invalidResponse, isMethodMissing } from './rpcErrors.ts';
 import {
   parseBlock,
   parseBlockHeader,
+  parseBlockReceipts,
   parseLogs,
   parseReceiptLogs,
   parseTransactionHashes,
@@ -17,6 +18,7 @@ import {
   type RpcBlock,
   type RpcBlockHeader,
   type RpcLog,
+  type RpcReceipt,
 } from './rpcShapes.ts';
 
 export interface LogFilter {
@@ -26,6 +28,19 @@ export interface LogFilter {
   address?: string | string[];
   /** Positional topic filter, as in the JSON-RPC spec (null = any). */
   topics?: (string | string[] | null)[];
+}
+
+/** Blocks with full transactions, and each block's JSON-RPC result as the node sent it. */
+export interface BlockResults {
+  results: unknown[];
+  blocks: RpcBlock[];
+}
+
+/** One block's receipts, validated, and as the node sent them. */
+export interface BlockReceipts {
+  blockNumber: number;
+  results: unknown[];
+  receipts: RpcReceipt[];
 }
 
 export interface EthCall {
@@ -111,11 +126,19 @@ export class EthereumRpc {
 
   /** Many blocks through batched requests, in the order asked. */
   async getBlocks(blockNumbers: readonly number[], signal?: AbortSignal): Promise<RpcBlock[]> {
+    return (await this.getBlockResults(blockNumbers, signal)).blocks;
+  }
+
+  /**
+   * Like `getBlocks`, with each block's JSON-RPC result as the node sent it (validated): for
+   * callers that hand the node's JSON on (ingest writes it for DuckDB to read).
+   */
+  async getBlockResults(blockNumbers: readonly number[], signal?: AbortSignal): Promise<BlockResults> {
     const results = await this.client.requestBatch(
       blockNumbers.map((n) => ({ method: 'eth_getBlockByNumber', params: [toQuantity(n), true] })),
       signal,
     );
-    return results.map((result, i) => {
+    const blocks = results.map((result, i) => {
       if (result === null) throw unknownBlock(blockNumbers[i]!);
       const block = parseBlock(result);
       if (block.number !== blockNumbers[i]) {
@@ -123,6 +146,7 @@ export class EthereumRpc {
       }
       return block;
     });
+    return { results, blocks };
   }
 
   /** The block without its transactions: cheap, for its timestamp or hash. */
@@ -226,20 +250,76 @@ export class EthereumRpc {
 
   /** The logs of one block from its receipts, as eth_getLogs would give them. */
   async getBlockReceiptLogs(blockNumber: number, signal?: AbortSignal): Promise<RpcLog[]> {
-    const block = toQuantity(blockNumber);
+    const [answer] = await this.#receiptValues([blockNumber], signal);
+    return parseReceiptLogs(answer!.values, blockNumber, answer!.method);
+  }
+
+  /** false once the endpoint said it lacks eth_getBlockReceipts: receipts are asked per transaction. */
+  get servesBlockReceipts(): boolean {
+    return this.#servesBlockReceipts;
+  }
+
+  /**
+   * The receipts of each block, in block order and in the block's transaction order:
+   * `eth_getBlockReceipts` (batched), or one `eth_getTransactionReceipt` per transaction where
+   * the endpoint lacks it. Validated (`parseBlockReceipts`), with the node's own JSON
+   * alongside; whether they match the block's transactions is the caller's check.
+   */
+  async getReceiptsOfBlocks(blockNumbers: readonly number[], signal?: AbortSignal): Promise<BlockReceipts[]> {
+    const answers = await this.#receiptValues(blockNumbers, signal);
+    return answers.map(({ method, values }, i) => ({
+      blockNumber: blockNumbers[i]!,
+      results: values,
+      receipts: parseBlockReceipts(values, blockNumbers[i]!, method),
+    }));
+  }
+
+  /** Receipts as the node sent them, and the method that got them, per block. */
+  async #receiptValues(
+    blockNumbers: readonly number[],
+    signal?: AbortSignal,
+  ): Promise<{ method: string; values: unknown[] }[]> {
+    const answers: ({ method: string; values: unknown[] } | undefined)[] = new Array(blockNumbers.length);
     if (this.#servesBlockReceipts) {
+      let settled: SettledCall[] = [];
       try {
-        const receipts = await this.client.request('eth_getBlockReceipts', [block], signal);
-        if (receipts === null) throw unknownBlock(blockNumber);
-        if (!Array.isArray(receipts)) {
-          throw invalidResponse('eth_getBlockReceipts', 'result must be an array of receipts', receipts);
-        }
-        return parseReceiptLogs(receipts, blockNumber, 'eth_getBlockReceipts');
+        settled = await this.client.requestBatchSettled(
+          blockNumbers.map((n) => ({ method: 'eth_getBlockReceipts', params: [toQuantity(n)] })),
+          signal,
+        );
       } catch (error) {
+        // Some providers refuse an unknown method with an HTTP error rather than -32601.
         if (!(error instanceof RpcError) || !isMethodMissing(error)) throw error;
         this.#servesBlockReceipts = false;
       }
+      settled.forEach((outcome, i) => {
+        if (!outcome.ok) {
+          if (!isMethodMissing(outcome.error)) throw outcome.error;
+          this.#servesBlockReceipts = false;
+          return;
+        }
+        if (outcome.result === null) throw unknownBlock(blockNumbers[i]!);
+        if (!Array.isArray(outcome.result)) {
+          throw invalidResponse(
+            'eth_getBlockReceipts',
+            'result must be an array of receipts',
+            outcome.result,
+          );
+        }
+        answers[i] = { method: 'eth_getBlockReceipts', values: outcome.result };
+      });
     }
+    for (const [i, blockNumber] of blockNumbers.entries()) {
+      answers[i] ??= {
+        method: 'eth_getTransactionReceipt',
+        values: await this.#receiptsPerTransaction(blockNumber, signal),
+      };
+    }
+    return answers as { method: string; values: unknown[] }[];
+  }
+
+  async #receiptsPerTransaction(blockNumber: number, signal?: AbortSignal): Promise<unknown[]> {
+    const block = toQuantity(blockNumber);
     const header = await this.client.request('eth_getBlockByNumber', [block, false], signal);
     if (header === null) throw unknownBlock(blockNumber);
     const hashes = parseTransactionHashes(header);
@@ -256,7 +336,7 @@ export class EthereumRpc {
         { retryable: true },
       );
     }
-    return parseReceiptLogs(receipts, blockNumber, 'eth_getTransactionReceipt');
+    return receipts;
   }
 
   /** `eth_call` at a block; the raw return data. */

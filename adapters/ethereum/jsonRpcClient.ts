@@ -23,10 +23,16 @@ import {
   preview,
 } from './rpcErrors.ts';
 import { remedyFor } from './rpcRemedies.ts';
+import { type BodyToFileOutcome, HttpBodyPoster } from './httpBodyToFile.ts';
 
 export interface JsonRpcCall {
   method: string;
   params: readonly unknown[];
+}
+
+/** A call with the id the caller chose, for `postBatchToFile`. */
+export interface IdentifiedCall extends JsonRpcCall {
+  id: number;
 }
 
 export interface JsonRpcClientOptions {
@@ -91,6 +97,7 @@ export class JsonRpcClient {
   readonly #clock: RateLimiterClock;
   readonly #random: () => number;
   readonly #fetch: typeof globalThis.fetch;
+  readonly #poster: HttpBodyPoster;
   #nextId = 1;
 
   constructor(options: JsonRpcClientOptions) {
@@ -118,6 +125,7 @@ export class JsonRpcClient {
     this.#logger = options.logger;
     this.#random = options.random ?? Math.random;
     this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#poster = new HttpBodyPoster(options.url, this.#maxConcurrentRequests);
   }
 
   /** Calls per HTTP request now: the configured size, or less once the endpoint refused it. */
@@ -147,6 +155,37 @@ export class JsonRpcClient {
    */
   async requestBatchSettled(calls: readonly JsonRpcCall[], signal?: AbortSignal): Promise<SettledCall[]> {
     return this.#requestAll(calls, true, signal);
+  }
+
+  /**
+   * Sends `calls` (at most `batchSize`, with the caller's ids) as one request, under the same
+   * rate limit and in-flight cap as every other, and writes the answer to `file` unparsed:
+   * for callers that let DuckDB read the JSON. A single call goes as an object, several as a
+   * batch array. `{ ok: false }` on any failure: the caller then asks through `requestBatch`,
+   * where retries, Retry-After and batch-size adaptation live, so nothing here retries.
+   */
+  async postBatchToFile(
+    calls: readonly IdentifiedCall[],
+    file: string,
+    signal?: AbortSignal,
+  ): Promise<BodyToFileOutcome> {
+    if (calls.length === 0) throw new RangeError('postBatchToFile needs at least one call');
+    const release = await this.#slots.acquire(signal);
+    try {
+      // The batch size may have been lowered while this request waited for its slot.
+      if (calls.length > this.#batchSize) return { ok: false, reason: `more than ${this.#batchSize} calls` };
+      await this.#limiter.acquire(calls.length, signal);
+      const payload = calls.map((call) => ({
+        jsonrpc: '2.0',
+        id: call.id,
+        method: call.method,
+        params: call.params,
+      }));
+      const body = JSON.stringify(payload.length === 1 ? payload[0] : payload);
+      return await this.#poster.post(body, file, this.#timeoutMs, signal);
+    } finally {
+      release();
+    }
   }
 
   async #requestAll(

@@ -36,6 +36,23 @@ export interface RpcBlock {
   transactions: RpcTransaction[];
 }
 
+/** A transaction's receipt (`eth_getBlockReceipts`, `eth_getTransactionReceipt`). */
+export interface RpcReceipt {
+  transactionHash: string;
+  transactionIndex: number;
+  blockHash: string;
+  blockNumber: number;
+  /** 1 success, 0 failure; null before Byzantium, where a receipt carries a state root instead. */
+  status: number | null;
+  gasUsed: number;
+  cumulativeGasUsed: number;
+  /** Wei, exact decimal; null where the node omits it (older nodes, before London). */
+  effectiveGasPrice: string | null;
+  /** The created contract, for a contract creation. */
+  contractAddress: string | null;
+  logs: RpcLog[];
+}
+
 export interface RpcLog {
   address: string;
   topics: string[];
@@ -190,6 +207,55 @@ export function parseLog(value: unknown, at: FieldReader): RpcLog {
 export function parseLogs(value: unknown, method = 'eth_getLogs'): RpcLog[] {
   if (!Array.isArray(value)) throw invalidResponse(method, 'result must be an array of logs', value);
   return value.map((log, i) => parseLog(log, { method, path: `logs[${i}]` }));
+}
+
+/** One receipt: its fields and its logs, validated as `parseLog` validates a log. */
+export function parseReceipt(value: unknown, at: FieldReader): RpcReceipt {
+  const receipt = asObject(value, at);
+  const status =
+    receipt.status === undefined || receipt.status === null
+      ? null
+      : quantityToNumber(receipt.status, sub(at, 'status'));
+  if (status !== null && status !== 0 && status !== 1) {
+    throw invalidResponse(at.method, `${at.path}.status must be 0x0 or 0x1`, receipt.status);
+  }
+  const contractAddress = receipt.contractAddress;
+  if (!Array.isArray(receipt.logs))
+    throw invalidResponse(at.method, `${at.path}.logs must be an array`, receipt.logs);
+  return {
+    transactionHash: toHash(receipt.transactionHash, sub(at, 'transactionHash')),
+    transactionIndex: quantityToNumber(receipt.transactionIndex, sub(at, 'transactionIndex')),
+    blockHash: toHash(receipt.blockHash, sub(at, 'blockHash')),
+    blockNumber: quantityToNumber(receipt.blockNumber, sub(at, 'blockNumber')),
+    status,
+    gasUsed: quantityToNumber(receipt.gasUsed, sub(at, 'gasUsed')),
+    cumulativeGasUsed: quantityToNumber(receipt.cumulativeGasUsed, sub(at, 'cumulativeGasUsed')),
+    effectiveGasPrice: optionalQuantityToDecimal(receipt.effectiveGasPrice, sub(at, 'effectiveGasPrice')),
+    contractAddress:
+      contractAddress === undefined || contractAddress === null
+        ? null
+        : toAddress(contractAddress, sub(at, 'contractAddress')),
+    logs: receipt.logs.map((log, i) => parseLog(log, sub(at, `logs[${i}]`))),
+  };
+}
+
+/**
+ * The receipts of one block, in the order given, each claiming that block (number) and its
+ * logs too. Whether they match the block's transactions is the caller's check.
+ */
+export function parseBlockReceipts(
+  receipts: readonly unknown[],
+  blockNumber: number,
+  method: string,
+): RpcReceipt[] {
+  return receipts.map((value, i) => {
+    const receipt = parseReceipt(value, { method, path: `receipts[${i}]` });
+    const claimed = [receipt.blockNumber, ...receipt.logs.map((log) => log.blockNumber)];
+    if (claimed.some((number) => number !== blockNumber)) {
+      throw invalidResponse(method, `receipts[${i}] of block ${blockNumber} claims another block`, claimed);
+    }
+    return receipt;
+  });
 }
 
 /**

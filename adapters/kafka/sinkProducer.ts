@@ -10,6 +10,8 @@ import type { Logger } from 'pino';
 import { TOPIC_NAME, requireName } from '../../contract/names.ts';
 import { encodeSinkValue } from './sinkNames.ts';
 
+export { parseBrokers } from './brokers.ts';
+
 export interface SinkRecord {
   key: string;
   value: unknown;
@@ -28,19 +30,6 @@ export interface KafkaSinkOptions {
   /** Per-request timeout and retry budget: a dead broker fails a batch in seconds, not minutes. */
   requestTimeoutMs?: number;
   retries?: number;
-}
-
-export function parseBrokers(text: string): string[] {
-  const brokers = text
-    .split(',')
-    .map((broker) => broker.trim())
-    .filter((broker) => broker.length > 0);
-  if (brokers.length === 0) throw new Error('KAFKA_BROKERS is empty');
-  for (const broker of brokers) {
-    if (!/^[A-Za-z0-9.-]+:[0-9]{1,5}$/.test(broker))
-      throw new Error(`invalid Kafka broker ${JSON.stringify(broker)}`);
-  }
-  return brokers;
 }
 
 /**

@@ -9,15 +9,10 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { randomBytes } from 'node:crypto';
 import { IdempotencyStrategy, Storage } from '@google-cloud/storage';
-import { InvalidValueError } from '../../dataplane/validNames.ts';
 import { type DataLake, type LakeBody, assertLakePath, normalizeLakePrefix } from './dataLake.ts';
+import { assertBucketName } from './gcsBucketName.ts';
 
-/** Bucket names as GCS allows them (without the dotted, domain-named form). */
-const BUCKET = /^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$/;
-
-export function assertBucketName(bucket: string): void {
-  if (!BUCKET.test(bucket)) throw new InvalidValueError(`invalid GCS bucket name ${JSON.stringify(bucket)}`);
-}
+export { assertBucketName };
 
 export interface GcsLakeOptions {
   bucket: string;

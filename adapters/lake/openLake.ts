@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidValueError } from '../../dataplane/validNames.ts';
 import { type DataLake, normalizeLakePrefix } from './dataLake.ts';
-import { GcsLake, assertBucketName } from './gcsLake.ts';
+import { assertBucketName } from './gcsBucketName.ts';
 import { LocalLake } from './localLake.ts';
 
 export interface OpenLakeOptions {
@@ -37,9 +37,11 @@ export function parseLakeUrl(url: string, cwd: string): LakeLocation {
   return { kind: 'local', root: resolve(cwd, url) };
 }
 
-export function openLake(url: string, options: OpenLakeOptions = {}): DataLake {
+/** The lake at `url`; the GCS client is loaded only for a gs:// lake. */
+export async function openLake(url: string, options: OpenLakeOptions = {}): Promise<DataLake> {
   const location = parseLakeUrl(url, process.cwd());
   if (location.kind === 'local') return new LocalLake(location.root);
+  const { GcsLake } = await import('./gcsLake.ts');
   return new GcsLake({
     bucket: location.bucket,
     prefix: location.prefix,

@@ -75,37 +75,67 @@ function duckDbValue(column: ParquetColumn, value: unknown): DuckDBValue {
   }
 }
 
+function instanceConfig(options: DuckDbSessionOptions): Record<string, string> {
+  const config: Record<string, string> = {};
+  if (options.threads !== undefined) {
+    if (!Number.isInteger(options.threads) || options.threads < 1)
+      throw new InvalidValueError('threads must be >= 1');
+    config.threads = String(options.threads);
+  }
+  if (options.memoryLimit !== undefined) {
+    if (!/^\d+(\.\d+)?\s?[KMGT]i?B$/.test(options.memoryLimit))
+      throw new InvalidValueError('invalid memoryLimit');
+    config.memory_limit = options.memoryLimit;
+  }
+  if (options.tempDirectory !== undefined) {
+    assertLocalFile(options.tempDirectory);
+    config.temp_directory = options.tempDirectory;
+  }
+  return config;
+}
+
+/** Process-wide databases for `DuckDbSession.shared`, by settings. */
+const sharedInstances = new Map<string, Promise<DuckDBInstance>>();
+
 export class DuckDbSession {
   private readonly instance: DuckDBInstance;
   private readonly connection: DuckDBConnection;
+  private readonly ownsInstance: boolean;
 
-  private constructor(instance: DuckDBInstance, connection: DuckDBConnection) {
+  private constructor(instance: DuckDBInstance, connection: DuckDBConnection, ownsInstance: boolean) {
     this.instance = instance;
     this.connection = connection;
+    this.ownsInstance = ownsInstance;
+  }
+
+  private static async connect(instance: DuckDBInstance, ownsInstance: boolean): Promise<DuckDbSession> {
+    const connection = await instance.connect();
+    // Days are UTC days everywhere in the data plane; never the host's zone.
+    await connection.run("SET TimeZone = 'UTC'");
+    return new DuckDbSession(instance, connection, ownsInstance);
   }
 
   /** An in-memory database of its own; close it when done. */
   static async open(options: DuckDbSessionOptions = {}): Promise<DuckDbSession> {
-    const config: Record<string, string> = {};
-    if (options.threads !== undefined) {
-      if (!Number.isInteger(options.threads) || options.threads < 1)
-        throw new InvalidValueError('threads must be >= 1');
-      config.threads = String(options.threads);
+    return DuckDbSession.connect(await DuckDBInstance.create(':memory:', instanceConfig(options)), true);
+  }
+
+  /**
+   * A connection of its own to a database shared by every session of the process with the same
+   * settings: temp tables and settings are the connection's, so sessions do not see each
+   * other's, while the database (tens of milliseconds to create, per batch) is made once.
+   * The memory limit is the database's, shared by concurrent sessions. Close it when done.
+   */
+  static async shared(options: DuckDbSessionOptions = {}): Promise<DuckDbSession> {
+    const config = instanceConfig(options);
+    const key = JSON.stringify(config);
+    let instance = sharedInstances.get(key);
+    if (!instance) {
+      instance = DuckDBInstance.create(':memory:', config);
+      sharedInstances.set(key, instance);
+      instance.catch(() => sharedInstances.delete(key));
     }
-    if (options.memoryLimit !== undefined) {
-      if (!/^\d+(\.\d+)?\s?[KMGT]i?B$/.test(options.memoryLimit))
-        throw new InvalidValueError('invalid memoryLimit');
-      config.memory_limit = options.memoryLimit;
-    }
-    if (options.tempDirectory !== undefined) {
-      assertLocalFile(options.tempDirectory);
-      config.temp_directory = options.tempDirectory;
-    }
-    const instance = await DuckDBInstance.create(':memory:', config);
-    const connection = await instance.connect();
-    // Days are UTC days everywhere in the data plane; never the host's zone.
-    await connection.run("SET TimeZone = 'UTC'");
-    return new DuckDbSession(instance, connection);
+    return DuckDbSession.connect(await instance, false);
   }
 
   /** Runs statements; returns the rows changed (for COPY: the rows written). */
@@ -180,6 +210,6 @@ export class DuckDbSession {
 
   close(): void {
     this.connection.closeSync();
-    this.instance.closeSync();
+    if (this.ownsInstance) this.instance.closeSync();
   }
 }

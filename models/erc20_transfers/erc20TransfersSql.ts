@@ -30,32 +30,24 @@ function skipReasonSql(): string {
 const IS_TRANSFER = `topic1 IS NOT NULL AND topic2 IS NOT NULL AND topic3 IS NULL AND length(data) = 66
   AND starts_with(topic1, '${ADDRESS_TOPIC_PREFIX}') AND starts_with(topic2, '${ADDRESS_TOPIC_PREFIX}')`;
 
-const OUTPUT_COLUMNS =
-  'block_number, block_timestamp, transaction_hash, log_index, token_address, from_address, to_address, value';
-
 /**
  * A SELECT of the output columns, in schema order, from a FROM-able `logsSource` (e.g.
- * `read_parquet([...])`) with the ingestion logs columns, ordered by block and log
- * index. Two scans, one per value path (see uint256DecimalSql.ts): cheaper than sharing
- * one, which DuckDB would materialise.
+ * `read_parquet([...])`) with the ingestion logs columns, in the source's order (ingestion
+ * files are ordered by block and log index). One scan: values below 2^127 take the HUGEINT
+ * path, and the long division's stages (see uint256DecimalSql.ts) see only the others, being
+ * NULL for the rest. No UNION and no ORDER BY, so nothing is held: a batch's transfers stream
+ * to the parquet writer in bounded memory.
  */
 export function erc20TransfersSql(logsSource: string): string {
-  const columns = `block_number, block_timestamp, transaction_hash, log_index, lower(address) AS token_address,
-      '0x' || lower(substr(topic1, 27)) AS from_address, '0x' || lower(substr(topic2, 27)) AS to_address`;
-  const transfers = `FROM ${logsSource} WHERE topic0 = '${ERC20_TRANSFER_TOPIC}' AND ${IS_TRANSFER}`;
   const valueHex = 'substr(data, 3)';
-  const small = `SELECT ${columns}, ${smallUint256ToDecimalSql(valueHex)} AS value
-    ${transfers} AND ${uint256FitsHugeintSql(valueHex)}`;
-  const big = bigUint256ToDecimalSql(
-    `SELECT ${columns}, ${valueHex} AS value_hex ${transfers} AND NOT ${uint256FitsHugeintSql(valueHex)}`,
-    'value_hex',
-    'value',
-  );
-  return `SELECT ${OUTPUT_COLUMNS} FROM (
-      SELECT ${OUTPUT_COLUMNS} FROM (${small})
-      UNION ALL
-      SELECT ${OUTPUT_COLUMNS} FROM (${big})
-    ) ORDER BY block_number, log_index`;
+  const fits = uint256FitsHugeintSql(valueHex);
+  const transfers = `SELECT block_number, block_timestamp, transaction_hash, log_index, lower(address) AS token_address,
+      '0x' || lower(substr(topic1, 27)) AS from_address, '0x' || lower(substr(topic2, 27)) AS to_address,
+      ${valueHex} AS value_hex, ${fits} AS value_fits, CASE WHEN ${fits} THEN NULL ELSE ${valueHex} END AS wide_hex
+    FROM ${logsSource} WHERE topic0 = '${ERC20_TRANSFER_TOPIC}' AND ${IS_TRANSFER}`;
+  return `SELECT block_number, block_timestamp, transaction_hash, log_index, token_address, from_address, to_address,
+      CASE WHEN value_fits THEN ${smallUint256ToDecimalSql('value_hex')} ELSE wide_value END AS value
+    FROM (${bigUint256ToDecimalSql(transfers, 'wide_hex', 'wide_value')})`;
 }
 
 /** Counts of Transfer-topic logs that are not ERC-20 transfers, by reason. */

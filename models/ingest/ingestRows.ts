@@ -1,6 +1,8 @@
-// Pure: validated JSON-RPC blocks and logs → ingestion rows, with the consistency checks
-// that catch a reorg or a lagging node between the two kinds of calls.
-import type { RpcBlock, RpcLog } from '../../adapters/ethereum/rpcShapes.ts';
+// Pure: validated JSON-RPC blocks, receipts and logs → ingestion rows, with the consistency
+// checks that catch a reorg or a lagging node between the kinds of calls. This is the JS
+// reference path (`createIngestModel({ decoder: 'js' })`); the default path does the same in
+// DuckDB SQL (ingestSql.ts), and a test requires identical rows from both.
+import type { RpcBlock, RpcLog, RpcReceipt } from '../../adapters/ethereum/rpcShapes.ts';
 import { RpcError } from '../../adapters/ethereum/rpcErrors.ts';
 import type { BlockBatch } from '../../dataplane/batches.ts';
 import { dayRangesOfBlocks } from '../../dataplane/dtParts.ts';
@@ -11,7 +13,6 @@ export interface IngestionRows {
   blocks: ParquetRow[];
   transactions: ParquetRow[];
   logs: ParquetRow[];
-  /** The days of the batch's blocks, sorted. */
   /** The batch's days and the blocks of each (every dataset writes one file per day). */
   days: DayRange[];
 }
@@ -25,6 +26,8 @@ export function ingestionRows(
   batch: BlockBatch,
   blocks: readonly RpcBlock[],
   logs: readonly RpcLog[],
+  /** Per block, in block order: the receipts of its transactions. */
+  receipts: readonly (readonly RpcReceipt[])[],
 ): IngestionRows {
   const expected = batch.maxBlock - batch.minBlock;
   if (blocks.length !== expected) {
@@ -41,7 +44,7 @@ export function ingestionRows(
   const blockRows: ParquetRow[] = [];
   const transactionRows: ParquetRow[] = [];
   let previous: RpcBlock | undefined;
-  for (const block of blocks) {
+  for (const [index, block] of blocks.entries()) {
     if (block.number < batch.minBlock || block.number >= batch.maxBlock || byNumber.has(block.number)) {
       throw new RpcError('invalid-response', 'eth_getBlockByNumber', `unexpected block ${block.number}`, {
         retryable: false,
@@ -59,6 +62,8 @@ export function ingestionRows(
     }
     previous = block;
     byNumber.set(block.number, block);
+    const blockReceipts = receipts[index] ?? [];
+    checkReceipts(block, blockReceipts);
     blockRows.push({
       block_number: block.number,
       block_timestamp: block.timestamp,
@@ -70,7 +75,8 @@ export function ingestionRows(
       base_fee_per_gas: block.baseFeePerGas,
       transaction_count: block.transactions.length,
     });
-    for (const tx of block.transactions) {
+    for (const [i, tx] of block.transactions.entries()) {
+      const receipt = blockReceipts[i]!;
       transactionRows.push({
         block_number: block.number,
         block_timestamp: block.timestamp,
@@ -86,6 +92,11 @@ export function ingestionRows(
         max_priority_fee_per_gas: tx.maxPriorityFeePerGas,
         input: tx.input,
         transaction_type: tx.type,
+        receipt_status: receipt.status,
+        receipt_gas_used: receipt.gasUsed,
+        receipt_cumulative_gas_used: receipt.cumulativeGasUsed,
+        receipt_effective_gas_price: receipt.effectiveGasPrice,
+        receipt_contract_address: receipt.contractAddress,
       });
     }
   }
@@ -133,4 +144,31 @@ export function ingestionRows(
     logs: logRows,
     days: dayRangesOfBlocks(batch, blocks),
   };
+}
+
+/**
+ * The receipts must be the block's: one per transaction, in its order, under its hash. A
+ * mismatch is a reorg between the calls or nodes behind a load balancer that disagree, so
+ * the batch is worth another try.
+ */
+function checkReceipts(block: RpcBlock, receipts: readonly RpcReceipt[]): void {
+  const mismatch = (detail: string) =>
+    new RpcError('invalid-response', 'eth_getBlockReceipts', detail, { retryable: true });
+  if (receipts.length !== block.transactions.length) {
+    throw mismatch(
+      `block ${block.number} has ${block.transactions.length} transactions but ${receipts.length} receipts`,
+    );
+  }
+  receipts.forEach((receipt, i) => {
+    if (receipt.blockHash !== block.hash) {
+      throw mismatch(
+        `receipts of block ${block.number} belong to another block hash (reorg while fetching?)`,
+      );
+    }
+    if (receipt.transactionHash !== block.transactions[i]!.hash) {
+      throw mismatch(
+        `receipt ${i} of block ${block.number} is for ${receipt.transactionHash}, not ${block.transactions[i]!.hash}`,
+      );
+    }
+  });
 }

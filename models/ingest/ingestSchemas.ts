@@ -1,5 +1,6 @@
 // The ingestion datasets. Hashes and addresses are lower-case 0x hex; wei amounts are
 // exact decimal strings (they overflow 64 bits); block numbers, gas and nonces fit INT64.
+// transactions carry their receipt's fields since version 2 (ingestion/transactions_v2).
 import type { ParquetSchema } from '../../dataplane/parquetSchema.ts';
 
 export const blocksSchema: ParquetSchema = [
@@ -31,6 +32,15 @@ export const transactionsSchema: ParquetSchema = [
   /** Full calldata, never truncated: decoders downstream need all of it. */
   { name: 'input', type: 'string' },
   { name: 'transaction_type', type: 'int32' },
+  // From the transaction's receipt (transactions_v2 on): named as in ethereum-etl's tables.
+  /** 1 success, 0 failure (reverted: no logs); null before Byzantium, whose receipts carry a state root. */
+  { name: 'receipt_status', type: 'int32', nullable: true },
+  { name: 'receipt_gas_used', type: 'int64' },
+  { name: 'receipt_cumulative_gas_used', type: 'int64' },
+  /** Wei per gas actually paid; null where the node omits it (older nodes, before London). */
+  { name: 'receipt_effective_gas_price', type: 'decimal_string', nullable: true },
+  /** The created contract, for a contract creation (then to_address is null). */
+  { name: 'receipt_contract_address', type: 'string', nullable: true },
 ];
 
 export const logsSchema: ParquetSchema = [

@@ -197,7 +197,7 @@ describe('openLake', () => {
   it('opens a local folder from a file URL or a path', async () => {
     const dir = await tempDir();
     for (const url of [`file://${dir}`, dir]) {
-      const lake = openLake(url);
+      const lake = await openLake(url);
       assert.ok(lake instanceof LocalLake);
       assert.equal(lake.url, `file://${dir}`);
     }
@@ -209,7 +209,7 @@ describe('openLake', () => {
     process.env.STORAGE_EMULATOR_HOST = stackEnv().GCS_ENDPOINT;
     try {
       const bucket = uniqueName('open');
-      const lake = openLake(`gs://${bucket}/some/prefix`, { gcsEndpoint: stackEnv().GCS_ENDPOINT });
+      const lake = await openLake(`gs://${bucket}/some/prefix`, { gcsEndpoint: stackEnv().GCS_ENDPOINT });
       assert.ok(lake instanceof GcsLake);
       assert.equal(lake.url, `gs://${bucket}/some/prefix`);
       await lake.ensureBucket();

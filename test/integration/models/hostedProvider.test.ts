@@ -2,7 +2,8 @@
 // hosted provider (providerFaults.ts): for each provider habit alone and all of them
 // together, the rows in the parquet files are exactly those of a run straight against anvil.
 // The clients start from the local chain's settings (batches of 100, no log range), so every
-// cap has to be found from the endpoint's answers.
+// cap has to be found from the endpoint's answers. ingest's default (SQL) decoder never asks
+// eth_getLogs (logs come from receipts): the eth_getLogs caps are met by its JS decoder.
 // anvil is shared: the runs cover only this test's scenario blocks, mined before the first run.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -10,6 +11,9 @@ import { type EthereumRpc, openEthereumRpc } from '../../../adapters/ethereum/et
 import type { BlockBatch } from '../../../dataplane/batches.ts';
 import { type ChainConfig, planChainBatches } from '../../../dataplane/chains.ts';
 import { INGESTION_ROOT_PATHS } from '../../../dataplane/paths.ts';
+import { createIngestModel } from '../../../models/ingest/ingestModel.ts';
+import type { RegisteredModel } from '../../../models/modelRegistry.ts';
+import { ModelRegistry } from '../../../models/modelRegistry.ts';
 import { modelRegistry } from '../../../models/registry.ts';
 import { type Erc20Scenario, runErc20Scenario } from '../../../devtools/anvil/erc20Scenario.ts';
 import { stackEnv } from '../../../devtools/stackEnv.ts';
@@ -18,6 +22,7 @@ import { type InjectedFault, ProviderFaultInjector, type ProviderFaults } from '
 import { mineUntil, openModelTestStack, readLakeRows, runOver } from './modelTestSupport.ts';
 
 const ingest = modelRegistry.get('ingest');
+const ingestJs = new ModelRegistry([createIngestModel({ decoder: 'js' })]).get('ingest');
 const transfers = modelRegistry.get('erc20_transfers');
 /** Batches wider than the 100-block log range cap, so that cap bites. */
 const BATCH_SIZE = 250;
@@ -38,12 +43,16 @@ interface Outputs {
 }
 
 /** Both models over `batches` with `rpc`, into a lake and a marker database of their own. */
-async function runModels(rpc: EthereumRpc, batches: readonly BlockBatch[]): Promise<Outputs> {
-  const stack = await openModelTestStack('hosted-provider');
+async function runModels(
+  rpc: EthereumRpc,
+  batches: readonly BlockBatch[],
+  ingestModel: RegisteredModel = ingest,
+): Promise<Outputs> {
+  const stack = await openModelTestStack('hosted-provider', { batchSize: BATCH_SIZE });
   try {
-    const chain: ChainConfig = { ...stack.chain, batchSizes: [{ fromBlock: 0, batchSize: BATCH_SIZE }] };
-    await runOver(stack, ingest, batches, { rpc, chain });
-    await runOver(stack, transfers, batches, { rpc, chain });
+    const chain = stack.chain;
+    await runOver(stack, ingestModel, batches, { rpc });
+    await runOver(stack, transfers, batches, { rpc });
     const outputs: Outputs = { files: [], rows: {} };
     for (const [rootPath, orderBy] of OUTPUTS) {
       outputs.files.push(...(await stack.lake.list(`${rootPath}/chain=${chain.name}`)));
@@ -69,6 +78,8 @@ const ALL_FAULTS: ProviderFaults = {
 const HABITS: {
   name: string;
   faults: ProviderFaults;
+  /** ingest's decoder: the JS one for eth_getLogs caps, which only it meets. */
+  decoder?: 'js';
   expect: (rpc: EthereumRpc, injector: ProviderFaultInjector) => void;
 }[] = [
   {
@@ -84,11 +95,13 @@ const HABITS: {
   {
     name: 'a 100-block log range cap',
     faults: { logRangeCap: 100 },
+    decoder: 'js',
     expect: (rpc) => assert.ok(rpc.maxLogsBlockRange > 0 && rpc.maxLogsBlockRange <= 100),
   },
   {
     name: 'a 300-result log cap with one block over it',
     faults: { logResultCap: 300 },
+    decoder: 'js',
     expect: (_rpc, injector) => assert.ok((injector.forwardedCalls.get('eth_getBlockReceipts') ?? 0) > 0),
   },
   { name: '20% of answers 429 with Retry-After', faults: { rateLimitOneIn: 5 }, expect: () => undefined },
@@ -98,7 +111,7 @@ const HABITS: {
     faults: ALL_FAULTS,
     expect: (rpc, injector) => {
       assert.equal(rpc.client.batchSize, 1);
-      assert.ok(rpc.maxLogsBlockRange > 0 && rpc.maxLogsBlockRange <= 100);
+      assert.equal(injector.forwardedCalls.get('eth_getLogs') ?? 0, 0, 'logs come from receipts');
       assert.ok(
         (injector.forwardedCalls.get('eth_getTransactionReceipt') ?? 0) > 0,
         'receipts per transaction',
@@ -107,13 +120,16 @@ const HABITS: {
   },
 ];
 
-/** The faults a configuration must have injected at least once, or the run proved nothing. */
-function expectedInjections(faults: ProviderFaults): InjectedFault[] {
+/**
+ * The faults a configuration must have injected at least once, or the run proved nothing.
+ * eth_getLogs caps only when ingest asks eth_getLogs (its JS decoder).
+ */
+function expectedInjections(faults: ProviderFaults, decoder: 'sql' | 'js'): InjectedFault[] {
   const injected: InjectedFault[] = [];
   if (faults.batchCap !== undefined) injected.push('batchCap');
   if (faults.noBatches) injected.push('noBatches');
-  if (faults.logRangeCap !== undefined) injected.push('logRangeCap');
-  if (faults.logResultCap !== undefined) injected.push('logResultCap');
+  if (faults.logRangeCap !== undefined && decoder === 'js') injected.push('logRangeCap');
+  if (faults.logResultCap !== undefined && decoder === 'js') injected.push('logResultCap');
   if (faults.missingMethods) injected.push('missingMethod');
   if (faults.rateLimitOneIn) injected.push('rateLimited');
   if (faults.resetOneIn) injected.push('reset');
@@ -166,15 +182,15 @@ describe('ingest and erc20_transfers against a hosted-provider-like endpoint', (
     assert.ok(baseline.files.length >= 4 * batches.length);
   });
 
-  for (const { name, faults, expect } of HABITS) {
-    it(`${name}: the same files and rows as straight from anvil`, async () => {
+  for (const { name, faults, decoder, expect } of HABITS) {
+    it(`${name}${decoder === 'js' ? ' (JS decoder)' : ''}: the same files and rows as straight from anvil`, async () => {
       const injector = new ProviderFaultInjector(faults);
       proxy.provider = injector;
       const rpc = openEthereumRpc(proxy.url, localSettings, {
         backoff: { baseDelayMs: 5, maxDelayMs: 50, jitter: true },
       });
-      const outputs = await runModels(rpc, batches);
-      for (const fault of expectedInjections(faults)) {
+      const outputs = await runModels(rpc, batches, decoder === 'js' ? ingestJs : ingest);
+      for (const fault of expectedInjections(faults, decoder ?? 'sql')) {
         assert.ok(injector.injected[fault] > 0, `the proxy injected ${fault}`);
       }
       expect(rpc, injector);

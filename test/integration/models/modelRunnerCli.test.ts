@@ -96,7 +96,7 @@ describe('model-runner CLI', () => {
     assert.match(text.stdout, /^erc20_transfers {2}v1 {2}nonreads/m);
     assert.match(
       text.stdout,
-      /outputs: ingestion\/blocks_v1, ingestion\/transactions_v1, ingestion\/logs_v1/,
+      /outputs: ingestion\/blocks_v1, ingestion\/transactions_v2, ingestion\/logs_v1/,
     );
   });
 

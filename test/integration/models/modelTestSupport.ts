@@ -49,10 +49,17 @@ export async function openModelTestStack(
     markerEngine?: MarkerEngine;
     /** Stamps the markers' `updated_at` (second precision); the wall clock by default. */
     markerClock?: () => Date;
+    /** The local chain's batch size, for the runs and for the marker store's completeness rule. */
+    batchSize?: number;
   } = {},
 ): Promise<ModelTestStack> {
   const env = stackEnv();
-  const chain = requireChain(loadChains(), 'local');
+  const chains = loadChains();
+  const local = requireChain(chains, 'local');
+  const chain: ChainConfig =
+    options.batchSize === undefined
+      ? local
+      : { ...local, batchSizes: [{ fromBlock: 0, batchSize: options.batchSize }] };
   const lakeDir = await mkdtemp(join(tmpdir(), `${uniqueName(name)}-`));
   const database = uniqueIdentifier(`test_${name.replaceAll('-', '_')}`);
   const engine = options.markerEngine ?? 'server';
@@ -65,6 +72,7 @@ export async function openModelTestStack(
     ownsClient: engine === 'server',
     database,
     clock: options.markerClock,
+    chains: new Map([...chains, [chain.name, chain]]),
   });
   await markers.ensureTable();
   const redis = new IORedis.Redis(env.REDIS_URL);

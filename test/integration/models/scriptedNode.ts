@@ -1,6 +1,7 @@
 // A small scripted JSON-RPC node on 127.0.0.1 for batches whose block times anvil cannot give
 // (anvil's clock is shared by every test, so it is not moved): blocks with chosen timestamps,
-// ERC-20 Transfer logs at chosen blocks, and eth_call answers for one token.
+// ERC-20 Transfer logs at chosen blocks (with their transactions' receipts), and eth_call
+// answers for one token.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ERC20_TRANSFER_TOPIC } from '../../../models/abi/erc20TransferLog.ts';
@@ -76,6 +77,23 @@ export async function startScriptedNode(script: NodeScript): Promise<ScriptedNod
         logIndex: '0x0',
         removed: false,
       }));
+  const receipts = (n: number): unknown[] =>
+    script.transfers[n]
+      ? [
+          {
+            transactionHash: hashOf(10_000 + n),
+            transactionIndex: '0x0',
+            blockHash: hashOf(n + 1),
+            blockNumber: hex(n),
+            status: '0x1',
+            gasUsed: '0x5208',
+            cumulativeGasUsed: '0x5208',
+            effectiveGasPrice: '0x1',
+            contractAddress: null,
+            logs: logs(n, n),
+          },
+        ]
+      : [];
   const answer = (request: { id: number; method: string; params: unknown[] }): unknown => {
     const base = { jsonrpc: '2.0', id: request.id };
     switch (request.method) {
@@ -83,6 +101,8 @@ export async function startScriptedNode(script: NodeScript): Promise<ScriptedNod
         return { ...base, result: hex(script.tip ?? 1_000) };
       case 'eth_getBlockByNumber':
         return { ...base, result: block(Number(request.params[0])) };
+      case 'eth_getBlockReceipts':
+        return { ...base, result: receipts(Number(request.params[0])) };
       case 'eth_getLogs': {
         const filter = request.params[0] as { fromBlock: string; toBlock: string };
         return { ...base, result: logs(Number(filter.fromBlock), Number(filter.toBlock)) };

@@ -30,12 +30,12 @@ describe('resolveRunTarget: the model and chain a run names, or what to fix', ()
     {
       name: "a known model and chain, no version: the manifest's",
       spec: {},
-      expected: { model: 'ingest', version: 1 },
+      expected: { model: 'ingest', version: 2 },
     },
     {
       name: 'the version the model is at',
-      spec: { version: 'v1' },
-      expected: { model: 'ingest', version: 1 },
+      spec: { version: 'v2' },
+      expected: { model: 'ingest', version: 2 },
     },
     {
       name: 'an unknown model',
@@ -48,11 +48,11 @@ describe('resolveRunTarget: the model and chain a run names, or what to fix', ()
     },
     {
       name: 'a version the model is not at',
-      spec: { version: 'v2' },
+      spec: { version: 'v1' },
       expected: {
         reason: 'UnknownModelVersion',
         message:
-          /^model ingest is at version v1, not v2: create a new ModelRun with version v1, or without a version\.$/,
+          /^model ingest is at version v2, not v1: create a new ModelRun with version v2, or without a version\.$/,
       },
     },
     {
@@ -191,12 +191,12 @@ describe('the API boundary round trip (contract/apiConversions.ts)', () => {
       { start: 250, end: 250 },
       { start: 120, end: 381 },
     ]) {
-      const run = modelRun({ blocks, version: 'v1' });
+      const run = modelRun({ blocks, version: 'v2' });
       const target = resolveRunTarget(run, CHAINS) as RunTarget;
       const request = runRequestOf(run, target, specBlockRange(run)!);
       const { status } = nextModelRunStatus(run, observed(plan({ request }), { request }), T0);
       assert.deepEqual(status.blocks, blocks);
-      assert.equal(status.version, 'v1');
+      assert.equal(status.version, 'v2');
       assert.match(
         status.conditions?.find((c) => c.type === 'Planned')?.message ?? '',
         new RegExp(`over blocks ${blocks.start}-${blocks.end}$`),

@@ -100,7 +100,7 @@ describe('other path helpers', () => {
   it('lists the ingestion root paths', () => {
     assert.deepEqual(Object.values(INGESTION_ROOT_PATHS), [
       'ingestion/blocks_v1',
-      'ingestion/transactions_v1',
+      'ingestion/transactions_v2',
       'ingestion/logs_v1',
     ]);
   });

@@ -184,7 +184,7 @@ test('the shipped registry: models, kinds and the lake layout they write', () =>
       name: 'ingest',
       kind: 'nonreads',
       inputs: [],
-      outputs: ['ingestion/blocks_v1', 'ingestion/transactions_v1', 'ingestion/logs_v1'],
+      outputs: ['ingestion/blocks_v1', 'ingestion/transactions_v2', 'ingestion/logs_v1'],
     },
   ]);
   assert.equal(modelRegistry.producerOf('ingestion/logs_v1')?.name, 'ingest');

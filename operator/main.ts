@@ -17,9 +17,10 @@ import {
 import { BatchDispatcher } from '../adapters/rabbitmq/batchDispatcher.ts';
 import { RabbitConnection } from '../adapters/rabbitmq/connection.ts';
 import { RunProgressStore } from '../adapters/redis/progress.ts';
-import type { ModelRun } from '../crds/generated/types.ts';
-import { API_GROUP, API_VERSION, MODEL_RUN } from '../crds/kinds.ts';
+import type { ModelRun, ModelSchedule } from '../crds/generated/types.ts';
+import { API_GROUP, API_VERSION, MODEL_RUN, MODEL_SCHEDULE } from '../crds/kinds.ts';
 import { ModelRunController } from '../controllers/modelrun/modelRunController.ts';
+import { ModelScheduleController } from '../controllers/modelschedule/modelScheduleController.ts';
 import {
   workerPodEnv,
   describeOperatorConfig,
@@ -27,6 +28,7 @@ import {
   parseOperatorConfig,
 } from './operatorConfig.ts';
 import { modelRunPorts } from './modelRunWiring.ts';
+import { modelSchedulePorts } from './modelScheduleWiring.ts';
 import {
   ControllerManager,
   Informer,
@@ -148,6 +150,43 @@ async function main(): Promise<void> {
     reconcile: (key, _signal, reconcileLog) => controller.reconcile(key, reconcileLog),
     concurrency: 4,
   });
+
+  // ModelSchedule: creates the ModelRuns it owns from the markers; a run's change wakes its schedule.
+  const scheduleType = customResourceType(MODEL_SCHEDULE);
+  const scheduleCache = new Informer<ModelSchedule>({
+    name: 'modelschedules',
+    resource: { ...scheduleType, namespace: config.watchNamespace },
+    client: watch,
+    log,
+    onRestart: informerRestartHook(metrics, 'modelschedules'),
+  });
+  const scheduleController = new ModelScheduleController(
+    modelSchedulePorts({
+      kube,
+      schedules: new CustomResourceClient<ModelSchedule>(kube.customObjects, scheduleType),
+      scheduleCache,
+      runs: new CustomResourceClient<ModelRun>(kube.customObjects, runType),
+      runCache,
+      events,
+      markers,
+      rpcUrls: config.rpcUrls,
+      settings: { chains: config.chains, statusIntervalMs: config.statusIntervalMs },
+      log,
+    }),
+  );
+  manager.register({
+    name: 'modelschedule',
+    primary: scheduleCache,
+    secondary: [
+      {
+        informer: runCache,
+        keysFor: controllerOwnerKeys({ apiVersion: `${API_GROUP}/${API_VERSION}`, kind: 'ModelSchedule' }),
+      },
+    ],
+    reconcile: (key, _signal, reconcileLog) => scheduleController.reconcile(key, reconcileLog),
+    concurrency: 2,
+  });
+
   manager.startInformers();
 
   const server = await startOperatorMetricsServer({

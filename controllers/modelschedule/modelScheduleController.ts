@@ -79,6 +79,12 @@ export class ModelScheduleController {
   readonly #writes: ScheduleStatusWrites;
   readonly #expectations = new RunExpectations();
   readonly #scans = new Map<string, ScanMemory>();
+  /**
+   * The state this controller keeps in status (where it follows from, the cron cursor), also
+   * kept here: a status read back without them (restored without status, or read through an
+   * older CRD that prunes them) must not move the window or fire a cron time twice.
+   */
+  readonly #written = new Map<string, { followingFrom?: number; lastCronTime?: Date }>();
   /** backfill.sinceDate resolved to a block, per schedule: a day's first block does not move. */
   readonly #sinceDates = new Map<string, { dt: string; block: number }>();
   readonly #uidByKey = new Map<string, string>();
@@ -122,6 +128,7 @@ export class ModelScheduleController {
     this.#uidByKey.delete(key);
     this.#scans.delete(uid);
     this.#sinceDates.delete(uid);
+    this.#written.delete(uid);
     this.#expectations.forget(uid);
     this.#writes.forget(uid);
   }
@@ -165,7 +172,8 @@ export class ModelScheduleController {
     const backfillFrom = backfillStart(schedule, chain, sinceDateBlock);
 
     // Where the schedule follows from: the head when it first looked, kept in status.
-    let followingFrom = schedule.status?.followingFromBlock;
+    const remembered = this.#written.get(uid) ?? {};
+    let followingFrom = schedule.status?.followingFromBlock ?? remembered.followingFrom;
     let firstRead: MarkerRead | undefined;
     if (followingFrom === undefined) {
       if (isIngest) {
@@ -187,7 +195,8 @@ export class ModelScheduleController {
     const windowStart = backfillFrom ?? followingFrom;
 
     // Which part of the window to read.
-    const cron = cronTriggerOf(spec, date(schedule.status?.lastCronTime), createdAt(schedule), now);
+    const previousCronTime = latest(date(schedule.status?.lastCronTime), remembered.lastCronTime);
+    const cron = cronTriggerOf(spec, previousCronTime, createdAt(schedule), now);
     const memory = this.#scans.get(uid);
     const fullScan =
       !memory ||
@@ -278,7 +287,8 @@ export class ModelScheduleController {
     }
     const acted =
       mayCreate && cron?.unmet.due !== undefined && (created.length > 0 || decisions.blocked.length === 0);
-    const lastCronTime = nextCronCursor(cron, date(schedule.status?.lastCronTime), acted);
+    const lastCronTime = nextCronCursor(cron, previousCronTime, acted);
+    this.#written.set(uid, { followingFrom, ...(lastCronTime ? { lastCronTime } : {}) });
     const cronObserved = cron ? { unmet: cron.unmet, lastCronTime } : undefined;
     events.push(...cronEvents(cronObserved, mayCreate && !acted && decisions.blocked.length > 0));
 
@@ -461,6 +471,11 @@ function date(value: unknown): Date | undefined {
   if (value === undefined || value === null) return undefined;
   const parsed = value instanceof Date ? value : new Date(String(value));
   return Number.isNaN(parsed.getTime()) ? undefined : parsed;
+}
+
+function latest(a: Date | undefined, b: Date | undefined): Date | undefined {
+  if (!a || !b) return a ?? b;
+  return a.getTime() >= b.getTime() ? a : b;
 }
 
 function createdAt(schedule: ModelSchedule): Date {

@@ -6,10 +6,12 @@ import {
   type RpcClientSettings,
   parseRpcClientOverrides,
 } from '../dataplane/rpcClientSettings.ts';
+import { assertRootPath } from '../dataplane/validNames.ts';
 
 export const USAGE = `usage:
   model-runner models list [--json]
   model-runner models run <model> --chain <chain> --blocks <first>-<last> [options]
+  model-runner coverage --chain <chain> [--root-path <path>]... [--days <n>] [--json]
 
 run options:
   --chain <name>              a chain of chains/chains.json (e.g. local, ethereum)
@@ -29,14 +31,40 @@ JSON-RPC client (default: the chain's rpcClient settings in chains/chains.json):
 
   --force                     rewrite batches whose markers are complete
   --json                      print the summary as JSON
-  --verbose                   log progress (pino JSON on stderr)`;
+  --verbose                   log progress (pino JSON on stderr)
+
+coverage: per UTC day and root path, the blocks expected against the blocks covered by complete
+markers, the missing ranges, and each root path's lag at the chain's tip
+  --root-path <path>          a root path, e.g. ingestion/logs_v1 (repeatable; default: every
+                              root path with markers on the chain)
+  --days <n>                  the last n UTC days, today included (default 7, at most 366)
+  --clickhouse, --clickhouse-database   the marker store, as for models run
+  --rpc <url>                 the chain's JSON-RPC endpoint, for the tip (default: the chain's env
+                              var; without one the tip is the newest ingested block)
+  --json                      the report as JSON`;
 
 export class UsageError extends Error {
   override name = 'UsageError';
 }
 
 export type CliCommand =
-  { command: 'help' } | { command: 'list'; json: boolean } | ({ command: 'run' } & RunArguments);
+  | { command: 'help' }
+  | { command: 'list'; json: boolean }
+  | ({ command: 'run' } & RunArguments)
+  | ({ command: 'coverage' } & CoverageArguments);
+
+export interface CoverageArguments {
+  chain: string;
+  /** Empty: every root path with markers on the chain. */
+  rootPaths: string[];
+  days: number;
+  clickhouseUrl: string;
+  clickhouseDatabase: string;
+  rpcUrl: string | undefined;
+  json: boolean;
+}
+
+const MAX_COVERAGE_DAYS = 366;
 
 export interface RunArguments {
   model: string;
@@ -91,6 +119,8 @@ export function parseCommandLine(
         redis: { type: 'string' },
         'redis-prefix': { type: 'string' },
         ...RPC_CLIENT_FLAGS,
+        'root-path': { type: 'string', multiple: true },
+        days: { type: 'string' },
         force: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         verbose: { type: 'boolean', default: false },
@@ -103,6 +133,7 @@ export function parseCommandLine(
   const { values, positionals } = parsed;
   if (values.help || positionals.length === 0) return { command: 'help' };
   const [group, action, model, ...extra] = positionals;
+  if (group === 'coverage') return coverageCommand(values, positionals.slice(1), env);
   if (group !== 'models') throw new UsageError(`unknown command ${JSON.stringify(group)}`);
   if (action === 'list') {
     if (model !== undefined) throw new UsageError('models list takes no arguments');
@@ -116,12 +147,7 @@ export function parseCommandLine(
   const range = parseBlockRange(values.blocks);
   const lakeUrl = values.lake ?? env.LAKE_URL;
   if (!lakeUrl) throw new UsageError('--lake (or LAKE_URL) is required');
-  const clickhouseUrl = values.clickhouse ?? env.CLICKHOUSE_URL;
-  if (!clickhouseUrl) {
-    throw new UsageError(
-      'a marker store is required: --clickhouse http://host:8123 (or CLICKHOUSE_URL), or --clickhouse chdb:///dir for an embedded one',
-    );
-  }
+  const clickhouseUrl = markerStoreUrl(values.clickhouse, env);
   const redisPrefix = values['redis-prefix'] ?? 'model-runner:';
   if (!/^[A-Za-z0-9:_.-]{1,100}$/.test(redisPrefix))
     throw new UsageError('--redis-prefix: letters, digits and :_.- only');
@@ -146,5 +172,55 @@ export function parseCommandLine(
     force: values.force,
     json: values.json,
     verbose: values.verbose,
+  };
+}
+
+function markerStoreUrl(flag: string | undefined, env: Readonly<Record<string, string | undefined>>): string {
+  const url = flag ?? env.CLICKHOUSE_URL;
+  if (!url) {
+    throw new UsageError(
+      'a marker store is required: --clickhouse http://host:8123 (or CLICKHOUSE_URL), or --clickhouse chdb:///dir for an embedded one',
+    );
+  }
+  return url;
+}
+
+function coverageCommand(
+  values: {
+    chain?: string;
+    'root-path'?: string[];
+    days?: string;
+    clickhouse?: string;
+    'clickhouse-database'?: string;
+    rpc?: string;
+    json: boolean;
+  },
+  extra: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): CliCommand {
+  if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
+  if (!values.chain) throw new UsageError('--chain is required');
+  const daysText = values.days ?? '7';
+  if (!/^\d{1,3}$/.test(daysText) || Number(daysText) < 1 || Number(daysText) > MAX_COVERAGE_DAYS) {
+    throw new UsageError(
+      `--days must be a whole number from 1 to ${MAX_COVERAGE_DAYS}, not ${JSON.stringify(daysText)}`,
+    );
+  }
+  for (const rootPath of values['root-path'] ?? []) {
+    try {
+      assertRootPath(rootPath);
+    } catch (error) {
+      throw new UsageError(`--root-path: ${(error as Error).message}`);
+    }
+  }
+  return {
+    command: 'coverage',
+    chain: values.chain,
+    rootPaths: [...new Set(values['root-path'] ?? [])],
+    days: Number(daysText),
+    clickhouseUrl: markerStoreUrl(values.clickhouse, env),
+    clickhouseDatabase: values['clickhouse-database'] ?? env.CLICKHOUSE_DATABASE ?? 'default',
+    rpcUrl: values.rpc,
+    json: values.json,
   };
 }

@@ -20,7 +20,10 @@ let world: ScheduleWorld;
 before(async () => {
   world = await ScheduleWorld.create('sched-holes', { workerSecret: false });
   // Inputs: batches 0-190, except holes at 50, 60 and 120, and batch 170 with one of its two parts.
-  await world.writeCompleteMarkers(LOGS, every(0, 200).filter((start) => ![50, 60, 120, 170].includes(start)));
+  await world.writeCompleteMarkers(
+    LOGS,
+    every(0, 200).filter((start) => ![50, 60, 120, 170].includes(start)),
+  );
   await world.markers.writeMarkers([
     {
       chain: world.chain,
@@ -58,59 +61,69 @@ after(async () => {
   await world?.cleanup();
 });
 
-test('a window with holes plans exactly the missing, ready batches; resumed, its runs cover each of them once', { timeout: 180_000 }, async () => {
-  await world.createSchedule('holes', {
-    model: 'erc20_transfers',
-    chain: world.chain,
-    trigger: { realtime: true },
-    backfill: { sinceBlock: 0 },
-    suspend: true,
-    concurrencyPolicy: 'Allow',
-    maxBatchesPerRun: 3,
-    runTemplate: { spec: { executor: 'job' } },
-  });
-  const direct = await world.markers.pendingBatches({
-    chain: world.chain,
-    inputRootPaths: [LOGS],
-    outputRootPaths: [TRANSFERS],
-    range: { minBlock: 0, maxBlock: 1_000_000 },
-  });
-  const expected = [30, 40, 80, 90, 100, 110, 150, 160, 180, 190];
-  assert.deepEqual(
-    direct.map((batch) => batch.minBlock),
-    expected,
-    'the direct marker query disagrees with the fixture',
-  );
+test(
+  'a window with holes plans exactly the missing, ready batches; resumed, its runs cover each of them once',
+  { timeout: 180_000 },
+  async () => {
+    await world.createSchedule('holes', {
+      model: 'erc20_transfers',
+      chain: world.chain,
+      trigger: { realtime: true },
+      backfill: { sinceBlock: 0 },
+      suspend: true,
+      concurrencyPolicy: 'Allow',
+      maxBatchesPerRun: 3,
+      runTemplate: { spec: { executor: 'job' } },
+    });
+    const direct = await world.markers.pendingBatches({
+      chain: world.chain,
+      inputRootPaths: [LOGS],
+      outputRootPaths: [TRANSFERS],
+      range: { minBlock: 0, maxBlock: 1_000_000 },
+    });
+    const expected = [30, 40, 80, 90, 100, 110, 150, 160, 180, 190];
+    assert.deepEqual(
+      direct.map((batch) => batch.minBlock),
+      expected,
+      'the direct marker query disagrees with the fixture',
+    );
 
-  const planned = await world.waitForStatus('holes', 'the schedule to plan its window', (s) =>
-    s.status?.pendingBatches !== undefined && s.status.windowStartBlock !== undefined && s,
-  );
-  assert.equal(planned.status?.pendingBatches, direct.length);
-  assert.equal(planned.status?.windowStartBlock, 0);
-  assert.equal(planned.status?.followingFromBlock, 200);
-  assert.equal(planned.status?.ingestedThroughBlock, 199);
-  assert.equal(planned.status?.processedThroughBlock, 29);
-  assert.deepEqual(planned.status?.lag, { blocks: 170, seconds: 170 });
-  assert.deepEqual(planned.status?.coverage, { expectedBlocks: 160, coveredBlocks: 60, percent: 37.5 });
-  assert.deepEqual(await world.runsOf('holes'), [], 'a suspended schedule created runs');
+    const planned = await world.waitForStatus(
+      'holes',
+      'the schedule to plan its window',
+      (s) => s.status?.pendingBatches !== undefined && s.status.windowStartBlock !== undefined && s,
+    );
+    assert.equal(planned.status?.pendingBatches, direct.length);
+    assert.equal(planned.status?.windowStartBlock, 0);
+    assert.equal(planned.status?.followingFromBlock, 200);
+    assert.equal(planned.status?.ingestedThroughBlock, 199);
+    assert.equal(planned.status?.processedThroughBlock, 29);
+    assert.deepEqual(planned.status?.lag, { blocks: 170, seconds: 170 });
+    assert.deepEqual(planned.status?.coverage, { expectedBlocks: 160, coveredBlocks: 60, percent: 37.5 });
+    assert.deepEqual(await world.runsOf('holes'), [], 'a suspended schedule created runs');
 
-  await world.patchSchedule('holes', { suspend: false });
-  const runs = await world.waitForStatus('holes', 'the runs of every pending batch', async () => {
-    const found = await world.runsOf('holes');
-    return found.length >= 5 && found;
-  });
-  const ranges = runs
-    .map((run) => blockRangeFromApi(run.spec.blocks!))
-    .sort((a, b) => a.minBlock - b.minBlock)
-    .map((range) => `${range.minBlock}-${range.maxBlock - 1}`);
-  assert.deepEqual(ranges, ['30-49', '80-109', '110-119', '150-169', '180-199']);
-  for (const run of runs) {
-    assert.equal(run.spec.model, 'erc20_transfers');
-    assert.equal(run.spec.version, 'v1');
-    assert.equal(run.metadata?.labels?.['modelrunner.io/schedule-stream'], 'gaps');
-    assert.equal(run.metadata?.ownerReferences?.[0]?.kind, 'ModelSchedule');
-  }
-  const status = await world.waitForStatus('holes', 'the active runs in status', (s) => s.status?.active?.length === 5 && s);
-  assert.equal(status.status?.pendingBatches, 10);
-  assert.match(status.status?.message ?? '', /10 pending batches \(10 in active runs\)/);
-});
+    await world.patchSchedule('holes', { suspend: false });
+    const runs = await world.waitForStatus('holes', 'the runs of every pending batch', async () => {
+      const found = await world.runsOf('holes');
+      return found.length >= 5 && found;
+    });
+    const ranges = runs
+      .map((run) => blockRangeFromApi(run.spec.blocks!))
+      .sort((a, b) => a.minBlock - b.minBlock)
+      .map((range) => `${range.minBlock}-${range.maxBlock - 1}`);
+    assert.deepEqual(ranges, ['30-49', '80-109', '110-119', '150-169', '180-199']);
+    for (const run of runs) {
+      assert.equal(run.spec.model, 'erc20_transfers');
+      assert.equal(run.spec.version, 'v1');
+      assert.equal(run.metadata?.labels?.['modelrunner.io/schedule-stream'], 'gaps');
+      assert.equal(run.metadata?.ownerReferences?.[0]?.kind, 'ModelSchedule');
+    }
+    const status = await world.waitForStatus(
+      'holes',
+      'the active runs in status',
+      (s) => s.status?.active?.length === 5 && s,
+    );
+    assert.equal(status.status?.pendingBatches, 10);
+    assert.match(status.status?.message ?? '', /10 pending batches \(10 in active runs\)/);
+  },
+);

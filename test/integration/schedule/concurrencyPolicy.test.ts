@@ -47,31 +47,53 @@ function describe(runs: readonly ModelRun[]): string[] {
 
 /** Waits until the schedule has seen `pending` batches, so what it decided about them is in. */
 function seen(name: string, pending: number) {
-  return world.waitForStatus(name, `${name} to see ${pending} pending batches`, (s) =>
-    s.status?.pendingBatches === pending && s.status.active !== undefined && s,
+  return world.waitForStatus(
+    name,
+    `${name} to see ${pending} pending batches`,
+    (s) => s.status?.pendingBatches === pending && s.status.active !== undefined && s,
   );
 }
 
-test('Forbid: one run per stream; new work waits while the stream has an active run', { timeout: 120_000 }, async () => {
-  await world.createSchedule('forbid', spec('Forbid', 2));
-  await seen('forbid', 5);
-  assert.deepEqual(describe(await world.runsOf('forbid')), ['gaps 0-19']);
+test(
+  'Forbid: one run per stream; new work waits while the stream has an active run',
+  { timeout: 120_000 },
+  async () => {
+    await world.createSchedule('forbid', spec('Forbid', 2));
+    await seen('forbid', 5);
+    assert.deepEqual(describe(await world.runsOf('forbid')), ['gaps 0-19']);
 
-  await world.writeCompleteMarkers(LOGS, every(50, 90));
-  await world.waitForStatus('forbid', 'a head run next to the gap run', async () => (await world.runsOf('forbid')).length === 2);
-  assert.deepEqual(describe(await world.runsOf('forbid')), ['gaps 0-19', 'head 50-69']);
+    await world.writeCompleteMarkers(LOGS, every(50, 90));
+    await world.waitForStatus(
+      'forbid',
+      'a head run next to the gap run',
+      async () => (await world.runsOf('forbid')).length === 2,
+    );
+    assert.deepEqual(describe(await world.runsOf('forbid')), ['gaps 0-19', 'head 50-69']);
 
-  await world.writeCompleteMarkers(LOGS, every(90, 100));
-  const status = await seen('forbid', 10);
-  assert.deepEqual(describe(await world.runsOf('forbid')), ['gaps 0-19', 'head 50-69'], 'Forbid started a second run');
-  assert.equal(status.status?.active?.length, 2);
-});
+    await world.writeCompleteMarkers(LOGS, every(90, 100));
+    const status = await seen('forbid', 10);
+    assert.deepEqual(
+      describe(await world.runsOf('forbid')),
+      ['gaps 0-19', 'head 50-69'],
+      'Forbid started a second run',
+    );
+    assert.equal(status.status?.active?.length, 2);
+  },
+);
 
 test('Allow: runs side by side over everything pending', { timeout: 120_000 }, async () => {
   await world.createSchedule('allow', spec('Allow', 2));
-  await world.waitForStatus('allow', 'runs over the whole gap', async () => (await world.runsOf('allow')).length === 3);
+  await world.waitForStatus(
+    'allow',
+    'runs over the whole gap',
+    async () => (await world.runsOf('allow')).length === 3,
+  );
   await world.writeCompleteMarkers(LOGS, every(50, 80));
-  await world.waitForStatus('allow', 'runs over the new head too', async () => (await world.runsOf('allow')).length === 5);
+  await world.waitForStatus(
+    'allow',
+    'runs over the new head too',
+    async () => (await world.runsOf('allow')).length === 5,
+  );
   await seen('allow', 8);
   assert.deepEqual(describe(await world.runsOf('allow')), [
     'gaps 0-19',
@@ -82,20 +104,35 @@ test('Allow: runs side by side over everything pending', { timeout: 120_000 }, a
   ]);
 });
 
-test("Replace: new work replaces the stream's active run with one over all of it", { timeout: 120_000 }, async () => {
-  await world.createSchedule('replace', spec('Replace', 10));
-  await seen('replace', 5);
-  await world.writeCompleteMarkers(LOGS, every(50, 70));
-  await world.waitForStatus('replace', 'a gap run and a head run', async () => (await world.runsOf('replace')).length === 2);
-  const [gapRun, firstHead] = (await world.runsOf('replace')).sort((a, b) => a.spec.blocks!.start - b.spec.blocks!.start);
-  assert.deepEqual(describe([gapRun!, firstHead!]), ['gaps 0-49', 'head 50-69']);
+test(
+  "Replace: new work replaces the stream's active run with one over all of it",
+  { timeout: 120_000 },
+  async () => {
+    await world.createSchedule('replace', spec('Replace', 10));
+    await seen('replace', 5);
+    await world.writeCompleteMarkers(LOGS, every(50, 70));
+    await world.waitForStatus(
+      'replace',
+      'a gap run and a head run',
+      async () => (await world.runsOf('replace')).length === 2,
+    );
+    const [gapRun, firstHead] = (await world.runsOf('replace')).sort(
+      (a, b) => a.spec.blocks!.start - b.spec.blocks!.start,
+    );
+    assert.deepEqual(describe([gapRun!, firstHead!]), ['gaps 0-49', 'head 50-69']);
 
-  await world.writeCompleteMarkers(LOGS, every(70, 80));
-  const replaced = await world.waitForStatus('replace', 'the head run to be replaced', async () => {
-    const runs = await world.runsOf('replace');
-    const live = runs.filter((run) => !run.metadata?.deletionTimestamp);
-    return !live.some((run) => run.metadata?.name === firstHead!.metadata?.name) && live.length === 2 && live;
-  });
-  assert.deepEqual(describe(replaced), ['gaps 0-49', 'head 50-79']);
-  assert.ok(replaced.some((run) => run.metadata?.uid === gapRun!.metadata?.uid), 'the gap run was touched');
-});
+    await world.writeCompleteMarkers(LOGS, every(70, 80));
+    const replaced = await world.waitForStatus('replace', 'the head run to be replaced', async () => {
+      const runs = await world.runsOf('replace');
+      const live = runs.filter((run) => !run.metadata?.deletionTimestamp);
+      return (
+        !live.some((run) => run.metadata?.name === firstHead!.metadata?.name) && live.length === 2 && live
+      );
+    });
+    assert.deepEqual(describe(replaced), ['gaps 0-49', 'head 50-79']);
+    assert.ok(
+      replaced.some((run) => run.metadata?.uid === gapRun!.metadata?.uid),
+      'the gap run was touched',
+    );
+  },
+);

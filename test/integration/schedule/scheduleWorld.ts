@@ -21,7 +21,13 @@ import { parseChains } from '../../../dataplane/chains.ts';
 import type { NewMarker } from '../../../dataplane/markers.ts';
 import { dataPath } from '../../../dataplane/paths.ts';
 import { generatedCrdsDir, installCrds, kubectl } from '../../support/crds.ts';
-import { createTestNamespace, deleteTestNamespace, kubeClients, LOCAL_POD_RUNNER, pollUntil } from '../../support/kube.ts';
+import {
+  createTestNamespace,
+  deleteTestNamespace,
+  kubeClients,
+  LOCAL_POD_RUNNER,
+  pollUntil,
+} from '../../support/kube.ts';
 import { uniqueIdentifier, uniqueName } from '../../support/names.ts';
 import { repoRoot, stackEnv } from '../../../devtools/stackEnv.ts';
 
@@ -113,9 +119,22 @@ export class ScheduleWorld {
       if (busy) return;
       busy = true;
       void (async () => {
-        const current = await kubectl(['get', 'crd', 'modelschedules.modelrunner.io', '-o', `jsonpath=${probe}`]);
+        const current = await kubectl([
+          'get',
+          'crd',
+          'modelschedules.modelrunner.io',
+          '-o',
+          `jsonpath=${probe}`,
+        ]);
         if (current.exitCode === 0 && current.stdout.trim() === '') {
-          await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=model-runner-crd-install', '-f', manifest]);
+          await kubectl([
+            'apply',
+            '--server-side',
+            '--force-conflicts',
+            '--field-manager=model-runner-crd-install',
+            '-f',
+            manifest,
+          ]);
         }
       })().finally(() => (busy = false));
     }, 2_000);
@@ -212,8 +231,11 @@ export class ScheduleWorld {
     await pollUntil(
       `operator ${identity} to lead and reconcile`,
       () => {
-        if (child.exitCode !== null) throw new Error(`operator exited ${child.exitCode}: ${readFileSync(logFile, 'utf8').slice(-2000)}`);
-        return lines().some((line) => line.msg === 'reconciling as leader' || line.msg === 'metrics listening');
+        if (child.exitCode !== null)
+          throw new Error(`operator exited ${child.exitCode}: ${readFileSync(logFile, 'utf8').slice(-2000)}`);
+        return lines().some(
+          (line) => line.msg === 'reconciling as leader' || line.msg === 'metrics listening',
+        );
       },
       { timeoutMs: 30_000 },
     );
@@ -244,7 +266,10 @@ export class ScheduleWorld {
 
   /** The ModelRuns of a schedule (by its label), oldest first. */
   async runsOf(schedule: string): Promise<ModelRun[]> {
-    const list = await this.runs.list({ namespace: this.namespace, labelSelector: `modelrunner.io/schedule=${schedule}` });
+    const list = await this.runs.list({
+      namespace: this.namespace,
+      labelSelector: `modelrunner.io/schedule=${schedule}`,
+    });
     return list.items.sort((a, b) =>
       String(a.metadata?.creationTimestamp).localeCompare(String(b.metadata?.creationTimestamp)),
     );
@@ -254,7 +279,7 @@ export class ScheduleWorld {
   async waitForStatus<T>(
     name: string,
     what: string,
-    check: (schedule: ModelSchedule) => T | undefined | false,
+    check: (schedule: ModelSchedule) => Promise<T | undefined | null | false> | T | undefined | null | false,
     timeoutMs = 60_000,
   ): Promise<T> {
     let last: ModelSchedule | undefined;
@@ -310,14 +335,31 @@ export class ScheduleWorld {
     return body.result;
   }
 
+  /** With its operators gone nothing would remove the runs' finalizer, and the namespace would never go. */
+  async #dropRunFinalizers(): Promise<void> {
+    const { items } = await this.runs.list({ namespace: this.namespace });
+    for (const run of items) {
+      await kubeClients()
+        .customObjects.patchNamespacedCustomObject(
+          {
+            ...this.runs.type,
+            namespace: this.namespace,
+            name: run.metadata!.name!,
+            body: { metadata: { finalizers: null } },
+          },
+          mergePatch,
+        )
+        .catch(() => undefined);
+    }
+  }
+
   async cleanup(): Promise<void> {
     clearInterval(this.#crdGuard);
     for (const operator of this.#operators) await operator.stop().catch(() => undefined);
     await this.anvil?.stop().catch(() => undefined);
+    await this.#dropRunFinalizers().catch(() => undefined);
     await deleteTestNamespace(this.namespace).catch(() => undefined);
-    await this.markers
-      .close()
-      .catch(() => undefined);
+    await this.markers.close().catch(() => undefined);
     await createServerClient(stackEnv().CLICKHOUSE_URL)
       .command({ query: `DROP DATABASE IF EXISTS \`${this.database}\`` })
       .catch(() => undefined);

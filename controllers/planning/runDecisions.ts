@@ -146,10 +146,15 @@ export function decideRuns(input: RunDecisionInput): RunDecisions {
   let activeCount = active.length;
   for (const stream of STREAMS) {
     const inStream = input.pending.filter((batch) => streamOf(batch, input.followingFrom) === stream);
+    if (inStream.length === 0 || !input.mayCreate) continue;
+    const activeInStream = active.filter((run) => run.stream === stream);
+    // Forbid holds the stream while a run is active in it, as a CronJob's Forbid holds the time.
+    if (policy === 'Forbid' && activeInStream.length > 0) {
+      decisions.blocked.push(stream);
+      continue;
+    }
     const free = inStream.filter((batch) => !isHeld(batch, sameVersion));
     if (free.length === 0) continue;
-    const activeInStream = active.filter((run) => run.stream === stream);
-    if (!input.mayCreate) continue;
     let candidates = free;
     let allowed: number;
     if (policy === 'Replace') {
@@ -160,7 +165,7 @@ export function decideRuns(input: RunDecisionInput): RunDecisions {
       candidates = inStream.filter((batch) => !isHeld(batch, stillHolding));
       allowed = 1;
     } else if (policy === 'Forbid') {
-      allowed = activeInStream.length > 0 ? 0 : 1;
+      allowed = 1;
     } else {
       allowed = Math.max(0, MAX_ACTIVE_RUNS - activeCount);
     }

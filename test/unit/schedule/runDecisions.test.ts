@@ -97,6 +97,13 @@ const policyCases: {
     held: 0,
   },
   {
+    name: 'Forbid, all pending work inside the active run: the stream is still held (a cron time waits for it)',
+    input: { pending: span(100, 120), runs: [run({ name: 'a', range: { minBlock: 100, maxBlock: 120 } })] },
+    create: [],
+    blocked: ['head'],
+    held: 2,
+  },
+  {
     name: 'Allow: runs side by side over everything free, up to the active cap',
     input: {
       policy: 'Allow',

@@ -9,7 +9,6 @@
 // first batch without complete outputs (everything before it was complete at the last full
 // read), which keeps a look every couple of seconds cheap however long the window is.
 import type { Logger } from 'pino';
-import type { BlockRange } from '../../contract/apiConversions.ts';
 import { INGESTION_ROOT_PATHS } from '../../dataplane/paths.ts';
 import { batchContaining } from '../../dataplane/batches.ts';
 import type { ModelSchedule, ObjectReference } from '../../crds/generated/types.ts';
@@ -41,6 +40,7 @@ import { cronTriggerOf, nextCronCursor } from '../planning/scheduleTrigger.ts';
 import { type WindowFacts, assessWindow } from '../planning/scheduleWindow.ts';
 import type { ModelSchedulePorts } from './modelSchedulePorts.ts';
 import { RunExpectations } from './runExpectations.ts';
+import { type MarkerRead, readWindowMarkers } from './windowMarkers.ts';
 import { ScheduleStatusWrites } from './scheduleStatusWrites.ts';
 
 export interface ReconcileResult {
@@ -53,8 +53,6 @@ export const FULL_SCAN_INTERVAL_MS = 5 * 60_000;
 const STATUS_REFRESH_MS = 30_000;
 /** While the window cannot be resolved (no tip, a day not reached), look again after this long. */
 const WAITING_POLL_MS = 5_000;
-/** An upper bound for "from this block on": block numbers never come near 2^48. */
-const OPEN_END = 2 ** 48;
 const ACTIVE_LISTED = 64;
 
 const done = (): ReconcileResult => ({});
@@ -66,12 +64,6 @@ interface ScanMemory {
   windowStart: number;
   completeThrough: number;
   fullScanAt: number;
-}
-
-interface MarkerRead {
-  scanFrom: number;
-  completeInputs: Set<number> | undefined;
-  completeOutputs: Set<number>;
 }
 
 export class ModelScheduleController {
@@ -186,7 +178,7 @@ export class ModelScheduleController {
         }
         followingFrom = batchContaining(chain.batchSizes, lastSafeBlock + 1).minBlock;
       } else {
-        firstRead = await this.#readMarkers(target, backfillFrom ?? 0);
+        firstRead = await readWindowMarkers(this.#ports.markers, target, backfillFrom ?? 0);
         const inputs = [...(firstRead.completeInputs ?? [])];
         followingFrom =
           inputs.length === 0 ? 0 : batchContaining(chain.batchSizes, Math.max(...inputs)).maxBlock;
@@ -206,7 +198,9 @@ export class ModelScheduleController {
       (cron?.unmet.due !== undefined && cron.unmet.due.getTime() > memory.fullScanAt);
     const scanFrom = fullScan ? windowStart : Math.max(windowStart, memory.completeThrough);
     const read =
-      firstRead && firstRead.scanFrom <= scanFrom ? firstRead : await this.#readMarkers(target, scanFrom);
+      firstRead && firstRead.scanFrom <= scanFrom
+        ? firstRead
+        : await readWindowMarkers(this.#ports.markers, target, scanFrom);
     const facts: WindowFacts = {
       delimiters: chain.batchSizes,
       windowStart,
@@ -351,27 +345,6 @@ export class ModelScheduleController {
     }
     if (block !== undefined) this.#sinceDates.set(uid, { dt, block });
     return block;
-  }
-
-  /** Batches from `scanFrom` on complete in every input and in every output root path. */
-  async #readMarkers(target: ScheduleTarget, scanFrom: number): Promise<MarkerRead> {
-    const inputs = target.manifest.inputRootPaths;
-    const outputs = target.manifest.outputs.map((output) => output.rootPath);
-    const range: BlockRange = { minBlock: scanFrom, maxBlock: OPEN_END };
-    const rows = await this.#ports.markers.completeBatches(target.chain.name, [...inputs, ...outputs], range);
-    const completeIn = (rootPaths: readonly string[]): Set<number> => {
-      const wanted = new Set(rootPaths);
-      const counts = new Map<number, number>();
-      for (const row of rows) {
-        if (wanted.has(row.rootPath)) counts.set(row.minBlock, (counts.get(row.minBlock) ?? 0) + 1);
-      }
-      return new Set([...counts].filter(([, count]) => count === wanted.size).map(([start]) => start));
-    };
-    return {
-      scanFrom,
-      completeInputs: inputs.length === 0 ? undefined : completeIn(inputs),
-      completeOutputs: completeIn(outputs),
-    };
   }
 
   async #create(

@@ -141,7 +141,9 @@ function lagging(observed: PlannedScheduleObservation): ConditionUpdate {
 
 function summary(observed: PlannedScheduleObservation): string {
   const { assessment, decisions, active } = observed;
-  const parts = [`${plural(assessment.pending.length, 'pending batch')} (${decisions.held} in active runs)`];
+  // The runs just created hold their batches too.
+  const held = decisions.held + observed.created.reduce((sum, draft) => sum + draft.batches, 0);
+  const parts = [`${plural(assessment.pending.length, 'pending batch')} (${held} in active runs)`];
   if (assessment.lagBlocks !== undefined) {
     parts.push(
       `lag ${assessment.lagBlocks} blocks${observed.lagSeconds === undefined ? '' : ` (${observed.lagSeconds} s)`}`,

@@ -20,11 +20,13 @@ import { MODEL_RUN, MODEL_SCHEDULE } from '../../../crds/kinds.ts';
 import { parseChains } from '../../../dataplane/chains.ts';
 import type { NewMarker } from '../../../dataplane/markers.ts';
 import { dataPath } from '../../../dataplane/paths.ts';
-import { generatedCrdsDir, installCrds, kubectl } from '../../support/crds.ts';
+import { installCrds } from '../../support/crds.ts';
+import { keepScheduleCrdInstalled } from '../../../devtools/scheduleCrdGuard.ts';
 import {
   createTestNamespace,
   deleteTestNamespace,
   kubeClients,
+  kubeConfig,
   LOCAL_POD_RUNNER,
   pollUntil,
 } from '../../support/kube.ts';
@@ -62,7 +64,7 @@ export class ScheduleWorld {
   readonly schedules: CustomResourceClient<ModelSchedule>;
   readonly runs: CustomResourceClient<ModelRun>;
   readonly #operators: OperatorProcess[] = [];
-  #crdGuard: NodeJS.Timeout | undefined;
+  #stopCrdGuard: (() => void) | undefined;
 
   private constructor(options: WorldOptions) {
     this.batchSize = options.batchSize ?? 10;
@@ -74,7 +76,7 @@ export class ScheduleWorld {
   static async create(prefix: string, options: WorldOptions = {}): Promise<ScheduleWorld> {
     const world = new ScheduleWorld(options);
     await installCrds();
-    world.#guardScheduleCrd();
+    world.#stopCrdGuard = keepScheduleCrdInstalled(kubeConfig());
     world.namespace = await createTestNamespace(prefix);
     world.dir = await mkdtemp(join(tmpdir(), `${prefix}-`));
     world.chainsFile = join(world.dir, 'chains.json');
@@ -103,42 +105,6 @@ export class ScheduleWorld {
     if (options.anvil) world.anvil = await startAnvil();
     if (options.workerSecret ?? true) await world.#createWorkerSecret();
     return world;
-  }
-
-  /**
-   * CRDs are cluster-wide and the stack is shared: a test run from another checkout installs its
-   * own ModelSchedule CRD, which may lack this branch's status fields, and the API server then
-   * refuses the operator's status writes. While this world lives, its ModelSchedule CRD (a
-   * superset of the older one, so nobody else's objects suffer) is put back when that happens.
-   */
-  #guardScheduleCrd(): void {
-    const manifest = join(generatedCrdsDir, 'modelschedules.modelrunner.io.yaml');
-    const probe = '{.spec.versions[0].schema.openAPIV3Schema.properties.status.properties.headBlock.type}';
-    let busy = false;
-    this.#crdGuard = setInterval(() => {
-      if (busy) return;
-      busy = true;
-      void (async () => {
-        const current = await kubectl([
-          'get',
-          'crd',
-          'modelschedules.modelrunner.io',
-          '-o',
-          `jsonpath=${probe}`,
-        ]);
-        if (current.exitCode === 0 && current.stdout.trim() === '') {
-          await kubectl([
-            'apply',
-            '--server-side',
-            '--force-conflicts',
-            '--field-manager=model-runner-crd-install',
-            '-f',
-            manifest,
-          ]);
-        }
-      })().finally(() => (busy = false));
-    }, 2_000);
-    this.#crdGuard.unref();
   }
 
   get lakeDir(): string {
@@ -354,7 +320,7 @@ export class ScheduleWorld {
   }
 
   async cleanup(): Promise<void> {
-    clearInterval(this.#crdGuard);
+    this.#stopCrdGuard?.();
     for (const operator of this.#operators) await operator.stop().catch(() => undefined);
     await this.anvil?.stop().catch(() => undefined);
     await this.#dropRunFinalizers().catch(() => undefined);

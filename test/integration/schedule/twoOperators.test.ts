@@ -49,31 +49,49 @@ async function assertEachBatchInOneRun(batches: number): Promise<void> {
   assert.deepEqual(starts, every(0, batches * 10), 'a batch is in no run, or in two');
 }
 
-test('two operators leading at once reconcile one schedule: every batch lands in exactly one run', { timeout: 180_000 }, async (t) => {
-  await world.createSchedule('shared', {
-    model: 'erc20_transfers',
-    chain: world.chain,
-    trigger: { realtime: true },
-    backfill: { sinceBlock: 0 },
-    concurrencyPolicy: 'Allow',
-    maxBatchesPerRun: 1,
-    runTemplate: { spec: { executor: 'job' } },
-  });
-  await world.waitForStatus('shared', 'a run for each of the six batches', async () => (await world.runsOf('shared')).length >= 6);
-  await world.waitForStatus('shared', 'both operators to have decided', () =>
-    operators.every((operator) => createdBy(operator).length >= 1),
-  );
-  await assertEachBatchInOneRun(6);
+test(
+  'two operators leading at once reconcile one schedule: every batch lands in exactly one run',
+  { timeout: 180_000 },
+  async (t) => {
+    await world.createSchedule('shared', {
+      model: 'erc20_transfers',
+      chain: world.chain,
+      trigger: { realtime: true },
+      backfill: { sinceBlock: 0 },
+      concurrencyPolicy: 'Allow',
+      maxBatchesPerRun: 1,
+      runTemplate: { spec: { executor: 'job' } },
+    });
+    await world.waitForStatus(
+      'shared',
+      'a run for each of the six batches',
+      async () => (await world.runsOf('shared')).length >= 6,
+    );
+    await world.waitForStatus('shared', 'both operators to have decided', () =>
+      operators.every((operator) => createdBy(operator).length >= 1),
+    );
+    await assertEachBatchInOneRun(6);
 
-  // New work while both look every couple of seconds.
-  await world.writeCompleteMarkers(LOGS, every(60, 90));
-  await world.waitForStatus('shared', 'runs for the three new batches', async () => (await world.runsOf('shared')).length >= 9);
-  await world.waitForStatus('shared', 'the schedule to see all nine held', (s) => s.status?.pendingBatches === 9 && s.status.active?.length === 9);
-  await assertEachBatchInOneRun(9);
+    // New work while both look every couple of seconds.
+    await world.writeCompleteMarkers(LOGS, every(60, 90));
+    await world.waitForStatus(
+      'shared',
+      'runs for the three new batches',
+      async () => (await world.runsOf('shared')).length >= 9,
+    );
+    await world.waitForStatus(
+      'shared',
+      'the schedule to see all nine held',
+      (s) => s.status?.pendingBatches === 9 && s.status.active?.length === 9,
+    );
+    await assertEachBatchInOneRun(9);
 
-  const attempts = operators.flatMap(createdBy);
-  const created = attempts.filter((attempt) => !attempt.alreadyExisted).map((attempt) => attempt.run);
-  assert.equal(new Set(created).size, created.length, 'one run was created twice');
-  assert.equal(created.length, 9);
-  t.diagnostic(`${attempts.length - created.length} creations met AlreadyExists (the other operator had made the run)`);
-});
+    const attempts = operators.flatMap(createdBy);
+    const created = attempts.filter((attempt) => !attempt.alreadyExisted).map((attempt) => attempt.run);
+    assert.equal(new Set(created).size, created.length, 'one run was created twice');
+    assert.equal(created.length, 9);
+    t.diagnostic(
+      `${attempts.length - created.length} creations met AlreadyExists (the other operator had made the run)`,
+    );
+  },
+);

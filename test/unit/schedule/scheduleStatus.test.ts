@@ -151,7 +151,7 @@ test('an invalid spec: Ready False with the reason, and a Warning', () => {
 
 test('created runs set lastScheduleTime; a success sets lastSuccessfulTime; the cron cursor is kept', () => {
   const observation = planned({
-    created: [{ name: 's-b', range: { minBlock: 20, maxBlock: 40 }, attempt: 1, stream: 'head', batches: 2 }],
+    created: [{ name: 's-b', range: { minBlock: 30, maxBlock: 40 }, attempt: 1, stream: 'head', batches: 1 }],
     scheduledAt: new Date('2026-06-01T11:00:00Z'),
     lastSuccessfulTime: new Date('2026-06-01T10:00:00Z'),
     cron: {
@@ -163,7 +163,7 @@ test('created runs set lastScheduleTime; a success sets lastSuccessfulTime; the 
   assert.equal(status.lastScheduleTime, '2026-06-01T11:00:00Z');
   assert.equal(status.lastSuccessfulTime, '2026-06-01T10:00:00Z');
   assert.equal(status.lastCronTime, '2026-06-01T11:00:00Z');
-  assert.match(status.message ?? '', /^2 pending batches \(3 in active runs\)/, 'runs just created hold their batches');
+  assert.match(status.message ?? '', /^2 pending batches \(2 in active runs\)/, 'runs just created hold their batches');
 });
 
 test('actionEvents: expired, replaced, created and pruned runs', () => {

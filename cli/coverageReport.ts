@@ -147,10 +147,10 @@ function table(header: string[], lines: string[][], rightAligned: ReadonlySet<nu
   const render = (line: string[]) =>
     line
       .map((cell, column) =>
-        column === line.length - 1
-          ? cell
-          : rightAligned.has(column)
-            ? cell.padStart(widths[column]!)
+        rightAligned.has(column)
+          ? cell.padStart(widths[column]!)
+          : column === line.length - 1
+            ? cell
             : cell.padEnd(widths[column]!),
       )
       .join('  ')

@@ -163,7 +163,11 @@ test('created runs set lastScheduleTime; a success sets lastSuccessfulTime; the 
   assert.equal(status.lastScheduleTime, '2026-06-01T11:00:00Z');
   assert.equal(status.lastSuccessfulTime, '2026-06-01T10:00:00Z');
   assert.equal(status.lastCronTime, '2026-06-01T11:00:00Z');
-  assert.match(status.message ?? '', /^2 pending batches \(2 in active runs\)/, 'runs just created hold their batches');
+  assert.match(
+    status.message ?? '',
+    /^2 pending batches \(2 in active runs\)/,
+    'runs just created hold their batches',
+  );
 });
 
 test('actionEvents: expired, replaced, created and pruned runs', () => {

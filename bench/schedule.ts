@@ -41,6 +41,7 @@ import { type ChainConfig, parseChains } from '../dataplane/chains.ts';
 import type { NewMarker } from '../dataplane/markers.ts';
 import { INGESTION_ROOT_PATHS, dataPath } from '../dataplane/paths.ts';
 import { ERC20_TRANSFERS_MANIFEST, INGEST_MANIFEST } from '../models/manifests.ts';
+import { anvilChainsDocument } from '../devtools/anvilChain.ts';
 import { keepScheduleCrdInstalled } from '../devtools/scheduleCrdGuard.ts';
 import { repoRoot, stackEnv } from '../devtools/stackEnv.ts';
 import { startAnvil } from './benchChain.ts';
@@ -64,19 +65,7 @@ function quantile(values: readonly number[], q: number): number {
 }
 
 function benchChain(name: string, batchSize: number, rpcEnv: string): ChainConfig {
-  return parseChains({
-    chains: [
-      {
-        name,
-        chainId: 31337,
-        rpc: { env: rpcEnv, secret: { name: 'rpc-bench', key: 'url' } },
-        expectedBlocksPerDay: 86_400,
-        batchSizes: [{ fromBlock: 0, batchSize }],
-        tipSafetyBlocks: 0,
-        rpcClient: { batchSize: 100, concurrentRequests: 4, requestsPerSecond: 0, maxLogsBlockRange: 0 },
-      },
-    ],
-  }).get(name)!;
+  return parseChains(anvilChainsDocument(name, rpcEnv, batchSize)).get(name)!;
 }
 
 async function dropDatabase(database: string): Promise<void> {
@@ -238,7 +227,7 @@ async function latencyBench(): Promise<LatencyResult> {
   const dir = await mkdtemp(join(tmpdir(), 'bench-rt-'));
   const chain = benchChain(chainName, LATENCY_BATCH_SIZE, rpcEnv);
   const chainsFile = join(dir, 'chains.json');
-  await writeFile(chainsFile, JSON.stringify({ chains: [{ ...chain, comment: 'bench' }] }));
+  await writeFile(chainsFile, JSON.stringify(anvilChainsDocument(chainName, rpcEnv, LATENCY_BATCH_SIZE)));
   const kubeConfig = loadKubeConfig({ KUBECONFIG: env.KUBECONFIG });
   const kube = createKubeClients(kubeConfig);
   const stopGuard = keepScheduleCrdInstalled(kubeConfig);

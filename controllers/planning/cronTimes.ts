@@ -22,6 +22,9 @@ export interface CronSchedule {
 /** Longer than any DST shift (at most 2 h, historically), so enumeration starts outside it. */
 const TRANSITION_MARGIN_MS = 3 * 3_600_000;
 
+/** The last instant a Date can hold. */
+const LAST_DATE = new Date(8.64e15);
+
 /** Like a CronJob: counting more missed times than this is pointless; the most recent still runs. */
 export const MAX_MISSED_TIMES = 100;
 
@@ -63,14 +66,9 @@ export function cronTimesBetween(schedule: CronSchedule, after: Date, until: Dat
 
 /** The first fire time strictly after `after`. */
 export function nextCronTime(schedule: CronSchedule, after: Date): Date {
-  const iterator = CronExpressionParser.parse(schedule.expression, {
-    tz: schedule.timeZone,
-    currentDate: new Date(after.getTime() - TRANSITION_MARGIN_MS),
-  });
-  for (;;) {
-    const next = iterator.next().toDate();
-    if (next.getTime() > after.getTime()) return next;
-  }
+  const [next] = cronTimesBetween(schedule, after, LAST_DATE, 1);
+  if (!next) throw new Error(`schedule ${schedule.expression} never fires again`);
+  return next;
 }
 
 /** The latest fire time at or before `now` (undefined when the schedule never fired before it). */

@@ -21,6 +21,7 @@ import { parseChains } from '../../../dataplane/chains.ts';
 import type { NewMarker } from '../../../dataplane/markers.ts';
 import { dataPath } from '../../../dataplane/paths.ts';
 import { installCrds } from '../../support/crds.ts';
+import { anvilChainsDocument } from '../../../devtools/anvilChain.ts';
 import { keepScheduleCrdInstalled } from '../../../devtools/scheduleCrdGuard.ts';
 import {
   createTestNamespace,
@@ -80,19 +81,7 @@ export class ScheduleWorld {
     world.namespace = await createTestNamespace(prefix);
     world.dir = await mkdtemp(join(tmpdir(), `${prefix}-`));
     world.chainsFile = join(world.dir, 'chains.json');
-    const chains = {
-      chains: [
-        {
-          name: world.chain,
-          chainId: 31337,
-          rpc: { env: world.rpcEnvVar, secret: { name: 'rpc-test', key: 'url' } },
-          expectedBlocksPerDay: 86_400,
-          batchSizes: [{ fromBlock: 0, batchSize: world.batchSize }],
-          tipSafetyBlocks: 0,
-          rpcClient: { batchSize: 100, concurrentRequests: 4, requestsPerSecond: 0, maxLogsBlockRange: 0 },
-        },
-      ],
-    };
+    const chains = anvilChainsDocument(world.chain, world.rpcEnvVar, world.batchSize);
     parseChains(chains);
     await writeFile(world.chainsFile, JSON.stringify(chains));
     world.markers = new ClickHouseMarkerStore({

@@ -310,7 +310,7 @@ export class ModelScheduleController {
     const looks = [STATUS_REFRESH_MS];
     if (realtime && !spec.suspend && !stopped) looks.push((spec.trigger.pollIntervalSeconds ?? 2) * 1000);
     if (cron) looks.push(cron.next.getTime() - now.getTime());
-    const expiry = nextExpiryAt([...stillActive, ...createdRuns], progressDeadlineSeconds);
+    const expiry = nextExpiryAt([...stillActive, ...createdRuns], progressDeadlineSeconds, now);
     if (expiry) looks.push(expiry.getTime() - now.getTime());
     return {
       kind: 'planned',

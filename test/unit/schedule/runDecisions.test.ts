@@ -9,6 +9,7 @@ import {
   decideRuns,
   groupBatches,
   nextAttempt,
+  nextExpiryAt,
   runsToExpire,
 } from '../../../controllers/planning/runDecisions.ts';
 import { type ScheduledRunFacts, scheduledRunName } from '../../../controllers/planning/scheduledRuns.ts';
@@ -268,4 +269,15 @@ test('runsToExpire: active runs idle past the progress deadline get their age as
     [['idle', 3600, 7200]],
   );
   assert.deepEqual(decideRuns(input({ runs, progressDeadlineSeconds: 3600 })).expire, expired);
+});
+
+test('nextExpiryAt: the next progress deadline still ahead; runs past theirs (expired by this look) are not waited for', () => {
+  const runs = [
+    run({ name: 'past', lastProgressAt: new Date(NOW.getTime() - 4_000_000) }),
+    run({ name: 'soon', lastProgressAt: new Date(NOW.getTime() - 3_000_000) }),
+    run({ name: 'later', lastProgressAt: new Date(NOW.getTime() - 1_000_000) }),
+    run({ name: 'done', lastProgressAt: new Date(NOW.getTime() - 3_500_000), phase: 'Succeeded' }),
+  ];
+  assert.equal(nextExpiryAt(runs, 3600, NOW)?.toISOString(), new Date(NOW.getTime() + 600_000).toISOString());
+  assert.equal(nextExpiryAt([runs[0]!], 3600, NOW), undefined);
 });

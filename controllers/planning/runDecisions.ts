@@ -118,14 +118,20 @@ export function runsToExpire(
   return expiries;
 }
 
-/** When the earliest active run reaches its progress deadline (undefined without active runs). */
+/**
+ * When the next active run reaches its progress deadline, after `now` (undefined when none
+ * will). A run already past it was expired by this look and waits for its controller: looking
+ * again for it at once would only spin.
+ */
 export function nextExpiryAt(
   runs: readonly ScheduledRunFacts[],
   progressDeadlineSeconds: number,
+  now: Date,
 ): Date | undefined {
   const times = runs
     .filter(isActiveRun)
-    .map((run) => run.lastProgressAt.getTime() + progressDeadlineSeconds * 1000);
+    .map((run) => run.lastProgressAt.getTime() + progressDeadlineSeconds * 1000)
+    .filter((at) => at > now.getTime());
   return times.length === 0 ? undefined : new Date(Math.min(...times));
 }
 

@@ -6,6 +6,7 @@
 //   model-runner models run erc20_transfers --chain local --blocks 0-999 --lake ./lake
 //   model-runner runs list --model erc20_transfers --since 7d
 //   model-runner runs show team-a/transfers-18m
+//   model-runner coverage --chain local --days 3
 //
 // Exit codes: 0 done, 1 a batch failed (earlier batches stay committed) or the run history
 // could not be read, 2 bad usage.
@@ -19,11 +20,26 @@ import { openMarkerStore } from '../adapters/clickhouse/index.ts';
 import { redactUrl } from '../adapters/redactUrl.ts';
 import { openLake } from '../adapters/lake/openLake.ts';
 import { TokenMetadataCache } from '../adapters/redis/tokenMetadataCache.ts';
-import { loadChains, planChainBatches, requireChain, rpcUrlFor } from '../dataplane/chains.ts';
+import { lastSafeBlock } from '../dataplane/batches.ts';
+import {
+  type ChainConfig,
+  loadChains,
+  planChainBatches,
+  requireChain,
+  rpcUrlFor,
+} from '../dataplane/chains.ts';
+import { INGESTION_ROOT_PATHS } from '../dataplane/paths.ts';
 import { modelRegistry } from '../models/registry.ts';
 import { type BatchSummary, runModelBatch } from '../models/runBatch.ts';
 import { type TokenMetadataSource, uncachedTokenMetadata } from '../models/tokenMetadataSource.ts';
-import { type RunArguments, USAGE, UsageError, parseCommandLine } from './modelRunnerArgs.ts';
+import { type CoverageReport, buildCoverageReport, formatCoverageReport } from './coverageReport.ts';
+import {
+  type CoverageArguments,
+  type RunArguments,
+  USAGE,
+  UsageError,
+  parseCommandLine,
+} from './modelRunnerArgs.ts';
 import { runRunsCommand } from './runsCommand.ts';
 
 /** Marker names must match PROCESS_NAME: keep letters, digits and a few separators. */
@@ -185,6 +201,80 @@ function printTotals(totals: RunTotals, json: boolean): void {
   }
 }
 
+/** Block numbers never come near 2^48: "from this block on". */
+const OPEN_END = 2 ** 48;
+
+/** The chain's safe tip from its JSON-RPC endpoint, when the command line or the env names one. */
+async function safeTip(
+  chain: ChainConfig,
+  rpcUrl: string | undefined,
+  logger: Logger,
+): Promise<number | undefined> {
+  const url = rpcUrl ?? process.env[chain.rpc.env];
+  if (!url) return undefined;
+  try {
+    const rpc = openEthereumRpc(url, chain.rpcClient, { logger });
+    return lastSafeBlock(await rpc.blockNumber(), chain.tipSafetyBlocks);
+  } catch (error) {
+    logger.warn(
+      { err: (error as Error).message },
+      'could not read the chain tip: lag is measured against the newest ingested block',
+    );
+    return undefined;
+  }
+}
+
+async function coverage(args: CoverageArguments, now: Date, logger: Logger): Promise<CoverageReport> {
+  let chain: ChainConfig;
+  try {
+    chain = requireChain(loadChains(), args.chain);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const toDt = now.toISOString().slice(0, 10);
+  const fromDt = new Date(Date.parse(`${toDt}T00:00:00Z`) - (args.days - 1) * 86_400_000)
+    .toISOString()
+    .slice(0, 10);
+  const markers = await openMarkerStore(args.clickhouseUrl, { database: args.clickhouseDatabase });
+  try {
+    const rootPaths = args.rootPaths.length > 0 ? args.rootPaths : await markers.rootPaths(chain.name);
+    const query = { chain: chain.name, rootPaths, fromDt, toDt };
+    const [rows, days] = await Promise.all([
+      rootPaths.length > 0 ? markers.coverage(query) : Promise.resolve([]),
+      markers.dayRanges({ ...query, rootPaths: [INGESTION_ROOT_PATHS.blocks] }),
+    ]);
+    const firstBlock = days.length > 0 ? Math.min(...days.map((day) => day.minBlock)) : 0;
+    const complete = await markers.completeBatches(
+      chain.name,
+      [...new Set([...rootPaths, INGESTION_ROOT_PATHS.blocks])],
+      { minBlock: firstBlock, maxBlock: OPEN_END },
+    );
+    const tip = await safeTip(chain, args.rpcUrl, logger);
+    const ingestedEnds = complete
+      .filter((batch) => batch.rootPath === INGESTION_ROOT_PATHS.blocks)
+      .map((batch) => batch.maxBlock);
+    return buildCoverageReport({
+      chain,
+      fromDt,
+      toDt,
+      today: toDt,
+      dayFraction: (now.getTime() - Date.parse(`${toDt}T00:00:00Z`)) / 86_400_000,
+      rootPaths,
+      rows,
+      days,
+      complete,
+      tip:
+        tip !== undefined
+          ? { block: tip, source: 'safe tip' }
+          : ingestedEnds.length > 0
+            ? { block: Math.max(...ingestedEnds) - 1, source: 'newest ingested block' }
+            : undefined,
+    });
+  } finally {
+    await markers.close();
+  }
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   let command;
   try {
@@ -201,6 +291,16 @@ async function main(argv: readonly string[]): Promise<number> {
   if (command.command === 'list') {
     listModels(command.json);
     return 0;
+  }
+  if (command.command === 'coverage') {
+    try {
+      const report = await coverage(command, new Date(), pino({ level: 'warn' }, pino.destination(2)));
+      console.log(command.json ? JSON.stringify(report, null, 2) : formatCoverageReport(report));
+      return 0;
+    } catch (error) {
+      console.error(`model-runner: ${(error as Error).message}`);
+      return error instanceof UsageError ? 2 : 1;
+    }
   }
   if (command.command === 'runs-list' || command.command === 'runs-show') {
     return runRunsCommand(command, new Date());

@@ -16,12 +16,14 @@ import {
   type RpcClientSettings,
   parseRpcClientOverrides,
 } from '../dataplane/rpcClientSettings.ts';
+import { assertRootPath } from '../dataplane/validNames.ts';
 
 export const USAGE = `usage:
   model-runner models list [--json]
   model-runner models run <model> --chain <chain> --blocks <first>-<last> [options]
   model-runner runs list [--model <m>] [--chain <c>] [--phase <p>] [--since 24h|7d|YYYY-MM-DD] [--limit <n>] [--json]
   model-runner runs show <uid|namespace/name> [--json]
+  model-runner coverage --chain <chain> [--root-path <path>]... [--days <n>] [--json]
 
 run options:
   --chain <name>              a chain of chains/chains.json (e.g. local, ethereum)
@@ -47,7 +49,18 @@ runs (the operator's run history in Postgres, at DATABASE_URL):
   list                        newest first: --model, --chain and --phase filter (Pending, Running,
                               Succeeded, Failed, Expired); --since keeps runs created in the last
                               <n>m, <n>h or <n>d, or since a UTC day; --limit (default 100)
-  show <uid|namespace/name>   one run, its phases and its batches; a name shows its newest run`;
+  show <uid|namespace/name>   one run, its phases and its batches; a name shows its newest run
+
+
+coverage: per UTC day and root path, the blocks expected against the blocks covered by complete
+markers, the missing ranges, and each root path's lag at the chain's tip
+  --root-path <path>          a root path, e.g. ingestion/logs_v1 (repeatable; default: every
+                              root path with markers on the chain)
+  --days <n>                  the last n UTC days, today included (default 7, at most 366)
+  --clickhouse, --clickhouse-database   the marker store, as for models run
+  --rpc <url>                 the chain's JSON-RPC endpoint, for the tip (default: the chain's env
+                              var; without one the tip is the newest ingested block)
+  --json                      the report as JSON`;
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -57,7 +70,8 @@ export type CliCommand =
   | { command: 'help' }
   | { command: 'list'; json: boolean }
   | ({ command: 'run' } & RunArguments)
-  | RunsCommand;
+  | RunsCommand
+  | ({ command: 'coverage' } & CoverageArguments);
 
 /** `--since`: a time back from now, or a UTC day. Resolved against a clock by `sinceInstant`. */
 export type Since = { kind: 'ago'; ms: number } | { kind: 'day'; day: string };
@@ -81,6 +95,19 @@ export type RunsCommand =
 export const DEFAULT_RUNS_LIMIT = 100;
 const MAX_RUNS_LIMIT = 100_000;
 const SINCE_UNITS_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+export interface CoverageArguments {
+  chain: string;
+  /** Empty: every root path with markers on the chain. */
+  rootPaths: string[];
+  days: number;
+  clickhouseUrl: string;
+  clickhouseDatabase: string;
+  rpcUrl: string | undefined;
+  json: boolean;
+}
+
+const MAX_COVERAGE_DAYS = 366;
 
 export interface RunArguments {
   model: string;
@@ -236,6 +263,8 @@ export function parseCommandLine(argv: readonly string[], env: Env): CliCommand 
     redis: { type: 'string' },
     'redis-prefix': { type: 'string' },
     ...RPC_CLIENT_FLAGS,
+    'root-path': { type: 'string', multiple: true },
+    days: { type: 'string' },
     force: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     verbose: { type: 'boolean', default: false },
@@ -243,6 +272,7 @@ export function parseCommandLine(argv: readonly string[], env: Env): CliCommand 
   });
   if (values.help || positionals.length === 0) return { command: 'help' };
   const [group, action, model, ...extra] = positionals;
+  if (group === 'coverage') return coverageCommand(values, positionals.slice(1), env);
   if (group !== 'models') throw new UsageError(`unknown command ${JSON.stringify(group)}`);
   if (action === 'list') {
     if (model !== undefined) throw new UsageError('models list takes no arguments');
@@ -256,12 +286,7 @@ export function parseCommandLine(argv: readonly string[], env: Env): CliCommand 
   const range = parseBlockRange(values.blocks);
   const lakeUrl = values.lake ?? env.LAKE_URL;
   if (!lakeUrl) throw new UsageError('--lake (or LAKE_URL) is required');
-  const clickhouseUrl = values.clickhouse ?? env.CLICKHOUSE_URL;
-  if (!clickhouseUrl) {
-    throw new UsageError(
-      'a marker store is required: --clickhouse http://host:8123 (or CLICKHOUSE_URL), or --clickhouse chdb:///dir for an embedded one',
-    );
-  }
+  const clickhouseUrl = markerStoreUrl(values.clickhouse, env);
   const redisPrefix = values['redis-prefix'] ?? 'model-runner:';
   if (!/^[A-Za-z0-9:_.-]{1,100}$/.test(redisPrefix))
     throw new UsageError('--redis-prefix: letters, digits and :_.- only');
@@ -286,5 +311,55 @@ export function parseCommandLine(argv: readonly string[], env: Env): CliCommand 
     force: values.force,
     json: values.json,
     verbose: values.verbose,
+  };
+}
+
+function markerStoreUrl(flag: string | undefined, env: Readonly<Record<string, string | undefined>>): string {
+  const url = flag ?? env.CLICKHOUSE_URL;
+  if (!url) {
+    throw new UsageError(
+      'a marker store is required: --clickhouse http://host:8123 (or CLICKHOUSE_URL), or --clickhouse chdb:///dir for an embedded one',
+    );
+  }
+  return url;
+}
+
+function coverageCommand(
+  values: {
+    chain?: string;
+    'root-path'?: string[];
+    days?: string;
+    clickhouse?: string;
+    'clickhouse-database'?: string;
+    rpc?: string;
+    json: boolean;
+  },
+  extra: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): CliCommand {
+  if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
+  if (!values.chain) throw new UsageError('--chain is required');
+  const daysText = values.days ?? '7';
+  if (!/^\d{1,3}$/.test(daysText) || Number(daysText) < 1 || Number(daysText) > MAX_COVERAGE_DAYS) {
+    throw new UsageError(
+      `--days must be a whole number from 1 to ${MAX_COVERAGE_DAYS}, not ${JSON.stringify(daysText)}`,
+    );
+  }
+  for (const rootPath of values['root-path'] ?? []) {
+    try {
+      assertRootPath(rootPath);
+    } catch (error) {
+      throw new UsageError(`--root-path: ${(error as Error).message}`);
+    }
+  }
+  return {
+    command: 'coverage',
+    chain: values.chain,
+    rootPaths: [...new Set(values['root-path'] ?? [])],
+    days: Number(daysText),
+    clickhouseUrl: markerStoreUrl(values.clickhouse, env),
+    clickhouseDatabase: values['clickhouse-database'] ?? env.CLICKHOUSE_DATABASE ?? 'default',
+    rpcUrl: values.rpc,
+    json: values.json,
   };
 }

@@ -116,13 +116,19 @@ export const MODEL_SCHEDULE: CustomResourceKind = {
       jsonPath: '.status.lastScheduleTime',
       description: 'When a run was last created.',
     },
-    { name: 'Lag', type: 'integer', jsonPath: '.status.lag.blocks', description: 'Blocks behind ingestion.' },
+    { name: 'Lag', type: 'integer', jsonPath: '.status.lag.blocks', description: 'Blocks behind the head.' },
+    {
+      name: 'Pending',
+      type: 'integer',
+      jsonPath: '.status.pendingBatches',
+      description: 'Batches ingested but not modeled.',
+    },
     AGE_COLUMN,
     {
       name: 'Lag Seconds',
       type: 'integer',
       jsonPath: '.status.lag.seconds',
-      description: 'Seconds behind ingestion.',
+      description: 'Seconds behind the head.',
       priority: 1,
     },
     {
@@ -130,13 +136,6 @@ export const MODEL_SCHEDULE: CustomResourceKind = {
       type: 'integer',
       jsonPath: '.status.processedThroughBlock',
       description: 'Every batch up to this block is modeled.',
-      priority: 1,
-    },
-    {
-      name: 'Pending',
-      type: 'integer',
-      jsonPath: '.status.pendingBatches',
-      description: 'Batches ingested but not modeled.',
       priority: 1,
     },
     {

@@ -247,6 +247,11 @@ FROM (${completeBatchesInnerSql(table, { chain, rootPaths, range })})
 ORDER BY min_block, root_path`;
 }
 
+/** The root paths with markers on a chain, sorted. */
+export function rootPathsSql(table: MarkersTable, chain: string): string {
+  return `SELECT DISTINCT root_path FROM ${tableRef(table)} WHERE chain = ${sqlChain(chain)} ORDER BY root_path`;
+}
+
 export interface PendingBatchesSqlQuery extends Omit<PendingBatchesQuery, 'chain'> {
   chain: MarkerChain;
 }

@@ -17,9 +17,10 @@ import {
 import { BatchDispatcher } from '../adapters/rabbitmq/batchDispatcher.ts';
 import { RabbitConnection } from '../adapters/rabbitmq/connection.ts';
 import { RunProgressStore } from '../adapters/redis/progress.ts';
-import type { ModelRun } from '../crds/generated/types.ts';
-import { API_GROUP, API_VERSION, MODEL_RUN } from '../crds/kinds.ts';
+import type { ModelRun, ModelSchedule } from '../crds/generated/types.ts';
+import { API_GROUP, API_VERSION, MODEL_RUN, MODEL_SCHEDULE } from '../crds/kinds.ts';
 import { ModelRunController } from '../controllers/modelrun/modelRunController.ts';
+import { ModelScheduleController } from '../controllers/modelschedule/modelScheduleController.ts';
 import {
   workerPodEnv,
   describeOperatorConfig,
@@ -28,6 +29,7 @@ import {
 } from './operatorConfig.ts';
 import { modelRunPorts } from './modelRunWiring.ts';
 import { openRunHistory } from './history/runHistoryWiring.ts';
+import { modelSchedulePorts } from './modelScheduleWiring.ts';
 import {
   ControllerManager,
   Informer,
@@ -156,8 +158,46 @@ async function main(): Promise<void> {
       served.allows(parseObjectKey(key).namespace) ? controller.reconcile(key, reconcileLog) : undefined,
     concurrency: config.reconcileConcurrency,
   });
-  served.start();
 
+  // ModelSchedule: creates the ModelRuns it owns from the markers; a run's change wakes its schedule.
+  const scheduleType = customResourceType(MODEL_SCHEDULE);
+  const scheduleCache = new Informer<ModelSchedule>({
+    name: 'modelschedules',
+    resource: { ...scheduleType, namespace: config.watchNamespace },
+    client: watch,
+    log,
+    onRestart: informerRestartHook(metrics, 'modelschedules'),
+  });
+  const scheduleController = new ModelScheduleController(
+    modelSchedulePorts({
+      kube,
+      schedules: new CustomResourceClient<ModelSchedule>(kube.customObjects, scheduleType),
+      scheduleCache,
+      runs: new CustomResourceClient<ModelRun>(kube.customObjects, runType),
+      runCache,
+      events,
+      markers,
+      rpcUrls: config.rpcUrls,
+      settings: { chains: config.chains, statusIntervalMs: config.statusIntervalMs },
+      log,
+    }),
+  );
+  manager.register({
+    name: 'modelschedule',
+    primary: scheduleCache,
+    secondary: [
+      {
+        informer: runCache,
+        keysFor: controllerOwnerKeys({ apiVersion: `${API_GROUP}/${API_VERSION}`, kind: 'ModelSchedule' }),
+      },
+    ],
+    reconcile: async (key, _signal, reconcileLog) =>
+      served.allows(parseObjectKey(key).namespace)
+        ? scheduleController.reconcile(key, reconcileLog)
+        : undefined,
+    concurrency: 2,
+  });
+  served.start();
   // --- Run history (Postgres at DATABASE_URL) -------------------------------------------------
   // A mirror of the runs and their batches that outlives the resources. Every replica migrates
   // the schema and remembers what changed; only the leader writes. Postgres is never on the

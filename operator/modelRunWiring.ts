@@ -1,10 +1,8 @@
 // The ModelRun controller's ports, served by the real clients: the Kubernetes API (through
 // adapters/kube), RabbitMQ (one shared connection), Redis (the run ledger), ClickHouse (the
-// markers) and the chains' JSON-RPC endpoints (the safe tip, cached for a few seconds).
+// markers) and the chains' JSON-RPC endpoints (the safe tip, through chainReader.ts).
 import type { V1Job } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { EthereumRpc } from '../adapters/ethereum/ethereumRpc.ts';
-import { JsonRpcClient } from '../adapters/ethereum/jsonRpcClient.ts';
 import {
   type CustomResourceClient,
   type EventRecorder,
@@ -16,15 +14,12 @@ import {
 } from '../adapters/kube/index.ts';
 import type { BatchDispatcher } from '../adapters/rabbitmq/batchDispatcher.ts';
 import type { RunProgressStore } from '../adapters/redis/progress.ts';
-import { lastSafeBlock } from '../dataplane/batches.ts';
 import type { MarkerStore } from '../dataplane/markers.ts';
 import type { ModelRun } from '../crds/generated/types.ts';
 import { fieldManagerFor, MODEL_RUN } from '../crds/kinds.ts';
 import type { ModelRunPorts, ModelRunSettings } from '../controllers/modelrun/modelRunPorts.ts';
+import { chainReader } from './chainReader.ts';
 import type { Informer } from './runtime/index.ts';
-
-/** A chain's tip is read at most this often per chain. */
-const TIP_CACHE_MS = 2_000;
 
 export interface ModelRunWiring {
   kube: KubeClients;
@@ -37,37 +32,6 @@ export interface ModelRunWiring {
   rpcUrls: ReadonlyMap<string, string>;
   settings: ModelRunSettings;
   log: Logger;
-}
-
-function chainTips(
-  rpcUrls: ReadonlyMap<string, string>,
-  settings: ModelRunSettings,
-  log: Logger,
-): ModelRunPorts['tips'] {
-  const clients = new Map<string, EthereumRpc>();
-  const cached = new Map<string, { at: number; value: number }>();
-  return {
-    async lastSafeBlock(chainName) {
-      const url = rpcUrls.get(chainName);
-      const chain = settings.chains.get(chainName);
-      if (!url || !chain) return undefined;
-      const hit = cached.get(chainName);
-      if (hit && Date.now() - hit.at < TIP_CACHE_MS) return hit.value;
-      let rpc = clients.get(chainName);
-      if (!rpc) {
-        rpc = new EthereumRpc(new JsonRpcClient({ url, maxAttempts: 2, timeoutMs: 5_000, logger: log }));
-        clients.set(chainName, rpc);
-      }
-      try {
-        const value = lastSafeBlock(await rpc.blockNumber(), chain.tipSafetyBlocks);
-        cached.set(chainName, { at: Date.now(), value });
-        return value;
-      } catch (error) {
-        log.warn({ chain: chainName, err: (error as Error).message }, 'could not read the chain tip');
-        return hit?.value;
-      }
-    },
-  };
 }
 
 export function modelRunPorts(wiring: ModelRunWiring): ModelRunPorts {
@@ -130,7 +94,7 @@ export function modelRunPorts(wiring: ModelRunWiring): ModelRunPorts {
       markCancelled: (uid) => progress.markCancelled(uid),
     },
     queues: wiring.dispatcher,
-    tips: chainTips(wiring.rpcUrls, wiring.settings, log),
+    tips: chainReader(wiring.rpcUrls, wiring.settings.chains, log),
     events: {
       record: (run, type, reason, note) => {
         void wiring.events.record(

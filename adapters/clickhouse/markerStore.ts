@@ -25,6 +25,7 @@ import {
   parseMarkerRow,
   parsePendingBatchRow,
   pendingBatchesSql,
+  rootPathsSql,
 } from '../../dataplane/markerQueries.ts';
 import {
   type CompleteBatch,
@@ -138,6 +139,12 @@ export class ClickHouseMarkerStore implements MarkerStore {
   async dayRanges(query: CoverageQuery): Promise<DayRange[]> {
     const rows = await this.select(dayRangesSql(this.table, { ...query, chain: this.chain(query.chain) }));
     return rows.map(parseDayRangeRow);
+  }
+
+  /** The root paths with markers on the chain (what `model-runner coverage` reports by default). */
+  async rootPaths(chain: string): Promise<string[]> {
+    const rows = await this.select(rootPathsSql(this.table, chain));
+    return rows.map((row) => String(row.root_path));
   }
 
   async close(): Promise<void> {

@@ -390,7 +390,7 @@ export interface ModelScheduleSpec {
   maxBatchesPerRun?: number;
   runTemplate?: ModelRunTemplate;
   /**
-   * What to do when it is time for a new run while one is still active: Forbid (default: wait, so no two runs work overlapping batches), Allow (run them side by side) or Replace (stop the active run and start a new one).
+   * What to do when there is new work while a run is still active; runs never share a batch whatever the policy. The new blocks at the head and the gaps of the backfill window are two streams, so gap-filling never holds the head back. Forbid (default): wait until the stream's active run finishes. Allow: start runs side by side (at most 10 active). Replace: delete the stream's active run and start one over everything pending, its unfinished batches included.
    */
   concurrencyPolicy?: 'Allow' | 'Forbid' | 'Replace';
   /**
@@ -410,7 +410,11 @@ export interface ModelScheduleSpec {
    */
   failedRunsHistoryLimit?: number;
   /**
-   * An active run that finished no batch for this many seconds is stopped and marked Expired; its unfinished batches become pending again for the next run.
+   * Stop creating runs once this many runs in a row ended Failed or Expired since the spec last changed (condition Stopped), so a broken model does not fail forever; the failed runs are kept for inspection. Change the spec (for example set suspend and unset it) to start again. 0: never stop.
+   */
+  stopAfterFailedRuns?: number;
+  /**
+   * An active run that finished no batch for this many seconds (counted from its last progress, or its creation) is expired: the schedule sets the run's activeDeadlineSeconds, so the run ends Expired and drops what it still has queued. Its unfinished batches become pending again, for a new run (a new attempt).
    */
   progressDeadlineSeconds?: number;
 }
@@ -427,11 +431,11 @@ export interface ScheduleTrigger {
    */
   timeZone?: string;
   /**
-   * Follow the chain as it grows: whenever ingestion markers show new complete batches, create a run for them (checked every pollIntervalSeconds).
+   * Follow the chain as it grows: a batch whose inputs became complete (for ingest: whose last block fell behind the chain's tip safety distance) becomes work within seconds, checked every pollIntervalSeconds.
    */
   realtime?: boolean;
   /**
-   * How often a realtime trigger checks the ingestion markers for new batches. Ignored without realtime.
+   * How often a realtime trigger reads the newest markers (only the blocks past what is already modeled, so a check is cheap). The default of 2 keeps a batch's wait for a run within about 3 seconds of its last input marker. Ignored without realtime.
    */
   pollIntervalSeconds?: number;
 }
@@ -524,13 +528,29 @@ export interface ModelScheduleStatus {
    */
   active?: ObjectReference[];
   /**
-   * Every batch in the window up to and including this block has complete output markers.
+   * The last cron time the schedule acted on (trigger.schedule). Missed times are counted from here, or from creation, like a CronJob's lastScheduleTime.
+   */
+  lastCronTime?: string;
+  /**
+   * First block of the window: backfill.sinceBlock, the first block of backfill.sinceDate, or followingFromBlock without backfill.
+   */
+  windowStartBlock?: number;
+  /**
+   * First block of the batches the schedule follows as new: the head when it first looked. Runs over earlier blocks fill gaps (backfill lane); runs from here on use the template's lane.
+   */
+  followingFromBlock?: number;
+  /**
+   * Every batch in the window up to and including this block that is ingested (for ingest: behind the safe tip) has complete output markers.
    */
   processedThroughBlock?: number;
   /**
-   * Newest block with complete ingestion markers, the head the schedule follows.
+   * Newest block with complete ingestion markers: for a model, the last block of its newest batch with complete inputs; for ingest, of its own newest complete batch.
    */
   ingestedThroughBlock?: number;
+  /**
+   * The head lag is measured against: ingestedThroughBlock for a model, the chain's safe tip (tip minus its safety distance) for ingest.
+   */
+  headBlock?: number;
   /**
    * Batches in the window that are ingested but not yet modeled (including those in active runs).
    */
@@ -538,7 +558,11 @@ export interface ModelScheduleStatus {
   lag?: ScheduleLag;
   coverage?: ScheduleCoverage;
   /**
-   * Current conditions, one per type, e.g. Ready, Suspended, Lagging (metav1.Condition).
+   * Runs in a row, newest first, that ended Failed or Expired since the last Succeeded run or spec change; at stopAfterFailedRuns the schedule stops.
+   */
+  consecutiveFailedRuns?: number;
+  /**
+   * Current conditions, one per type: Ready, Suspended, Lagging, Stopped (metav1.Condition).
    *
    * @maxItems 16
    */
@@ -578,11 +602,11 @@ export interface ObjectReference {
  */
 export interface ScheduleLag {
   /**
-   * ingestedThroughBlock - processedThroughBlock.
+   * headBlock - processedThroughBlock.
    */
   blocks?: number;
   /**
-   * Seconds between the timestamps of the newest ingested block and the newest processed block.
+   * Seconds between the timestamps of the head block and the newest processed block (estimated from the chain's blocks per day when the operator cannot read the chain).
    */
   seconds?: number;
 }
@@ -591,7 +615,7 @@ export interface ScheduleLag {
  */
 export interface ScheduleCoverage {
   /**
-   * Blocks in the window that are ingested.
+   * Blocks in the window that are ingested (for ingest: behind the safe tip).
    */
   expectedBlocks?: number;
   /**

@@ -215,13 +215,14 @@ test('defaults a user never has to type, on a minimal object of each kind', asyn
   assert.deepEqual(schedule!.spec, {
     model: 'erc20_transfers',
     chain: 'ethereum',
-    trigger: { realtime: true, pollIntervalSeconds: 30 },
+    trigger: { realtime: true, pollIntervalSeconds: 2 },
     maxBatchesPerRun: 1000,
     runTemplate: { spec: { lane: 'realtime', executor: 'queue', maxRetriesPerBatch: 3 } },
     concurrencyPolicy: 'Forbid',
     suspend: false,
     successfulRunsHistoryLimit: 3,
     failedRunsHistoryLimit: 1,
+    stopAfterFailedRuns: 5,
     progressDeadlineSeconds: 3600,
   });
   assert.deepEqual(pool!.spec, {

@@ -1,0 +1,67 @@
+// When a schedule's status is written. A realtime schedule looks every couple of seconds and its
+// numbers (lag, head, pending, coverage) move nearly every time; those are written at most once
+// per interval. Anything else (runs created, active runs, a condition turning, the cron cursor)
+// is written at once. Nothing is written when nothing changed. The last status written is
+// remembered because the informer's copy may not show it yet.
+import type { Condition, ModelScheduleStatus } from '../../crds/generated/types.ts';
+import { canonicalJson } from '../modelrun/statusThrottle.ts';
+
+export type WriteDecision = 'unchanged' | 'write' | 'later';
+
+const NUMBERS: readonly (keyof ModelScheduleStatus)[] = [
+  'processedThroughBlock',
+  'ingestedThroughBlock',
+  'headBlock',
+  'pendingBatches',
+  'lag',
+  'coverage',
+  'message',
+];
+
+/** The status without its moving numbers, conditions reduced to what they say (not their wording). */
+function significant(status: ModelScheduleStatus): string {
+  const kept: Record<string, unknown> = { ...status };
+  for (const key of NUMBERS) delete kept[key];
+  kept.conditions = (status.conditions ?? []).map((condition: Condition) => [
+    condition.type,
+    condition.status,
+    condition.reason,
+  ]);
+  return canonicalJson(kept);
+}
+
+export class ScheduleStatusWrites {
+  readonly #intervalMs: number;
+  readonly #last = new Map<string, { status: ModelScheduleStatus; at: number }>();
+
+  constructor(intervalMs: number) {
+    this.#intervalMs = intervalMs;
+  }
+
+  decide(
+    uid: string,
+    current: ModelScheduleStatus | undefined,
+    next: ModelScheduleStatus,
+    now: Date,
+  ): WriteDecision {
+    const last = this.#last.get(uid);
+    const nextJson = canonicalJson(next);
+    if (canonicalJson(last?.status ?? current ?? {}) === nextJson) return 'unchanged';
+    if (!last || significant(last.status) !== significant(next)) return 'write';
+    return now.getTime() - last.at >= this.#intervalMs ? 'write' : 'later';
+  }
+
+  /** How long until the numbers may be written again. */
+  waitMs(uid: string, now: Date): number {
+    const last = this.#last.get(uid);
+    return last ? Math.max(1, last.at + this.#intervalMs - now.getTime()) : 1;
+  }
+
+  written(uid: string, status: ModelScheduleStatus, now: Date): void {
+    this.#last.set(uid, { status, at: now.getTime() });
+  }
+
+  forget(uid: string): void {
+    this.#last.delete(uid);
+  }
+}

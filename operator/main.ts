@@ -16,10 +16,15 @@ import {
 } from '../adapters/kube/index.ts';
 import { BatchDispatcher } from '../adapters/rabbitmq/batchDispatcher.ts';
 import { RabbitConnection } from '../adapters/rabbitmq/connection.ts';
+import { RabbitManagementApi } from '../adapters/rabbitmq/managementApi.ts';
+import { vhostOfAmqpUrl } from '../adapters/rabbitmq/queueDepth.ts';
 import { RunProgressStore } from '../adapters/redis/progress.ts';
-import type { ModelRun } from '../crds/generated/types.ts';
-import { API_GROUP, API_VERSION, MODEL_RUN } from '../crds/kinds.ts';
+import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
+import type { ModelRun, WorkerPool } from '../crds/generated/types.ts';
+import { API_GROUP, API_VERSION, MODEL_RUN, WORKER_POOL } from '../crds/kinds.ts';
 import { ModelRunController } from '../controllers/modelrun/modelRunController.ts';
+import { POOL_LABEL } from '../controllers/planning/workerPoolDeployment.ts';
+import { WorkerPoolController } from '../controllers/workerpool/workerPoolController.ts';
 import {
   workerPodEnv,
   describeOperatorConfig,
@@ -27,6 +32,8 @@ import {
   parseOperatorConfig,
 } from './operatorConfig.ts';
 import { modelRunPorts } from './modelRunWiring.ts';
+import { createWorkerPoolMetrics } from './workerPoolMetrics.ts';
+import { poolKeysOfLabelled, workerPoolPorts } from './workerPoolWiring.ts';
 import {
   ControllerManager,
   Informer,
@@ -111,6 +118,12 @@ async function main(): Promise<void> {
   });
   const dispatcher = new BatchDispatcher(rabbit, log);
   const events = new EventRecorder({ events: kube.events, reportingInstance: config.identity, log });
+  const workerSettings = {
+    image: config.worker.image,
+    secretName: config.worker.secretName,
+    ...(config.worker.schedulerName ? { schedulerName: config.worker.schedulerName } : {}),
+    env: workerPodEnv(config),
+  };
   const controller = new ModelRunController(
     modelRunPorts({
       kube,
@@ -123,12 +136,7 @@ async function main(): Promise<void> {
       rpcUrls: config.rpcUrls,
       settings: {
         chains: config.chains,
-        worker: {
-          image: config.worker.image,
-          secretName: config.worker.secretName,
-          ...(config.worker.schedulerName ? { schedulerName: config.worker.schedulerName } : {}),
-          env: workerPodEnv(config),
-        },
+        worker: workerSettings,
         maxInFlightPerRun: config.maxInFlightPerRun,
         statusIntervalMs: config.statusIntervalMs,
         waitPollMs: config.waitPollMs,
@@ -148,6 +156,88 @@ async function main(): Promise<void> {
     reconcile: (key, _signal, reconcileLog) => controller.reconcile(key, reconcileLog),
     concurrency: 4,
   });
+
+  // ---- WorkerPool controller: a Deployment per pool, scaled on queue depth ----------------------
+  // Reads the depth from the RabbitMQ management API (one kept-alive connection for every pool)
+  // and never writes a pool's spec: the count goes to the owned Deployment and to status.
+  const poolMetrics = createWorkerPoolMetrics(metrics.registry);
+  const managementApi = config.endpoints.rabbitmqManagementUrl
+    ? new RabbitManagementApi({
+        url: config.endpoints.rabbitmqManagementUrl,
+        vhost: vhostOfAmqpUrl(config.endpoints.rabbitmqUrl),
+        onConnectionOpened: () => poolMetrics.managementConnections.inc(),
+        onRequest: (result) => poolMetrics.managementRequests.inc({ result }),
+      })
+    : undefined;
+  if (!managementApi)
+    log.warn('RABBITMQ_MANAGEMENT_URL is not set: WorkerPools cannot read their queue depth');
+  const poolType = customResourceType(WORKER_POOL);
+  const poolCache = new Informer<WorkerPool>({
+    name: 'workerpools',
+    resource: { ...poolType, namespace: config.watchNamespace },
+    client: watch,
+    log,
+    onRestart: informerRestartHook(metrics, 'workerpools'),
+  });
+  const poolDeploymentCache = new Informer<V1Deployment>({
+    name: 'workerpool-deployments',
+    resource: {
+      group: 'apps',
+      version: 'v1',
+      plural: 'deployments',
+      namespace: config.watchNamespace,
+      labelSelector: POOL_LABEL,
+    },
+    client: watch,
+    log,
+    onRestart: informerRestartHook(metrics, 'workerpool-deployments'),
+  });
+  const poolPodCache = new Informer<V1Pod>({
+    name: 'workerpool-pods',
+    resource: {
+      group: '',
+      version: 'v1',
+      plural: 'pods',
+      namespace: config.watchNamespace,
+      labelSelector: POOL_LABEL,
+    },
+    client: watch,
+    log,
+    onRestart: informerRestartHook(metrics, 'workerpool-pods'),
+  });
+  const poolController = new WorkerPoolController(
+    workerPoolPorts({
+      kube,
+      pools: new CustomResourceClient<WorkerPool>(kube.customObjects, poolType),
+      poolCache,
+      deploymentCache: poolDeploymentCache,
+      podCache: poolPodCache,
+      events,
+      managementApi,
+      metrics: poolMetrics,
+      settings: {
+        worker: workerSettings,
+        statsMaxAgeMs: 1_000,
+        deletionCostSettleMs: 2_000,
+      },
+      log,
+    }),
+  );
+  manager.register({
+    name: 'workerpool',
+    primary: poolCache,
+    secondary: [
+      {
+        informer: poolDeploymentCache,
+        keysFor: controllerOwnerKeys({ apiVersion: `${API_GROUP}/${API_VERSION}`, kind: 'WorkerPool' }),
+      },
+      { informer: poolPodCache, keysFor: poolKeysOfLabelled },
+    ],
+    reconcile: (key, _signal, reconcileLog) => poolController.reconcile(key, reconcileLog),
+    concurrency: 2,
+  });
+  // ---- end of the WorkerPool controller ----------------------------------------------------------
+
   manager.startInformers();
 
   const server = await startOperatorMetricsServer({
@@ -178,6 +268,7 @@ async function main(): Promise<void> {
     await elector.release();
     await manager.stopInformers();
     await dispatcher.close();
+    managementApi?.close();
     await rabbit.close().catch(() => undefined);
     await markers.close().catch(() => undefined);
     redis.disconnect();

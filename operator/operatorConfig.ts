@@ -42,6 +42,8 @@ export interface OperatorConfig {
     redisUrl: string;
     clickhouseUrl: string;
     gcsEndpoint: string | undefined;
+    /** The RabbitMQ management API (queue depth for WorkerPools); undefined: depth unknown. */
+    rabbitmqManagementUrl: string | undefined;
   };
   /** The chains' JSON-RPC URLs the operator may read the tip from (env var per chain, optional). */
   rpcUrls: ReadonlyMap<string, string>;
@@ -234,6 +236,7 @@ export function parseOperatorConfig(
       redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:'])!,
       clickhouseUrl: url(env, 'CLICKHOUSE_URL', ['http:', 'https:'])!,
       gcsEndpoint: url(env, 'GCS_ENDPOINT', ['http:', 'https:'], false),
+      rabbitmqManagementUrl: url(env, 'RABBITMQ_MANAGEMENT_URL', ['http:', 'https:'], false),
     },
     rpcUrls,
   };

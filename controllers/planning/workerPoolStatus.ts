@@ -76,6 +76,8 @@ export interface WorkerPoolObservation {
   explanation: string;
   limitedBy: 'maxReplicas' | 'minReplicas' | undefined;
   heldUntil: Date | undefined;
+  /** A scale-down stopped at this many workers because they hold messages (idle ones go first). */
+  busyHeld?: number;
   /** A Deployment of the pool's name that the pool does not own. */
   deploymentNameTaken?: boolean;
 }
@@ -158,9 +160,12 @@ function scalingActiveCondition(observed: WorkerPoolObservation, specReplicas: n
       message: `cannot read the queue depth (${observed.depthProblem ?? 'unknown'}); holding ${observed.replicas} workers until it can`,
     };
   }
-  const held = observed.heldUntil
-    ? `; holding ${observed.replicas} workers for the cooldown, until ${iso(observed.heldUntil)} at the earliest`
-    : '';
+  const held =
+    observed.busyHeld !== undefined
+      ? `; holding ${observed.busyHeld} workers while they work their batches (only idle workers are removed)`
+      : observed.heldUntil
+        ? `; holding ${observed.replicas} workers for the cooldown, until ${iso(observed.heldUntil)} at the earliest`
+        : '';
   return {
     type: 'ScalingActive',
     status: 'True',

@@ -130,10 +130,16 @@ export class WorkerPoolController {
       replicas = clampReplicas(pool.spec.replicas ?? 1, bounds);
     }
 
-    if (cached && replicas < current && !(await this.#preferIdleForRemoval(pool, pods, log)) && autoscaling) {
-      // Without the workers' in-flight counts a busy one could go first: try again next poll.
-      replicas = current;
-      observation.heldUntil = undefined;
+    if (cached && replicas < current) {
+      const busy = await this.#markIdleForRemoval(pool, pods, log);
+      // The autoscaler never stops a busy worker: it removes idle ones only, and waits for the
+      // in-flight counts when it cannot read them. A person's kubectl scale is obeyed (the
+      // workers that go still finish or hand back their batches within the grace period).
+      if (autoscaling && busy === undefined) replicas = current;
+      else if (autoscaling && busy !== undefined && busy > replicas) {
+        observation.busyHeld = Math.min(current, busy, bounds.max);
+        replicas = observation.busyHeld;
+      }
     }
     observation.replicas = replicas;
     await this.#applyDeployment(pool, queues, replicas, cached, memory, log);
@@ -207,18 +213,22 @@ export class WorkerPoolController {
 
   /**
    * Marks every pod with its worker's unacked messages as its deletion cost and waits until the
-   * cache shows the marks, so the ReplicaSet removes idle workers first. False when the counts
-   * cannot be read.
+   * cache shows the marks, so the ReplicaSet removes idle workers first. Returns how many
+   * workers hold messages, or undefined when that cannot be read.
    */
-  async #preferIdleForRemoval(pool: WorkerPool, pods: readonly V1Pod[], log: Logger): Promise<boolean> {
+  async #markIdleForRemoval(
+    pool: WorkerPool,
+    pods: readonly V1Pod[],
+    log: Logger,
+  ): Promise<number | undefined> {
     const { broker, settings } = this.#ports;
-    if (!broker) return false;
+    if (!broker) return undefined;
     let unacked: ReadonlyMap<string, number>;
     try {
       unacked = await broker.unackedByConnection();
     } catch (error) {
       log.warn({ err: (error as Error).message }, "cannot read the workers' unacked messages");
-      return false;
+      return undefined;
     }
     const namespace = pool.metadata?.namespace ?? '';
     const costs = new Map<string, string>();
@@ -241,7 +251,7 @@ export class WorkerPoolController {
     const deadline = this.#ports.clock().getTime() + settings.deletionCostSettleMs;
     while (!settled() && this.#ports.clock().getTime() < deadline) await this.#ports.sleep(COST_POLL_MS);
     log.info({ costs: Object.fromEntries(costs) }, 'pod deletion costs set: idle workers go first');
-    return true;
+    return [...costs.values()].filter((cost) => cost !== '0').length;
   }
 
   async #applyDeployment(

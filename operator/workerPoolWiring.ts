@@ -82,7 +82,7 @@ export function workerPoolPorts(wiring: WorkerPoolWiring): WorkerPoolPorts {
     },
     broker: managementApi && {
       queues: (maxAgeMs) => managementApi.workQueueStats(maxAgeMs),
-      unackedByConnection: () => managementApi.unackedByConnectionName(),
+      unackedByConnection: (maxAgeMs) => managementApi.unackedByConnectionName(maxAgeMs),
     },
     events: {
       record: (pool, type, reason, note) => {

@@ -47,6 +47,28 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** One reading shared by every caller while it is younger than their maxAgeMs, or under way. */
+class SharedReading<T> {
+  readonly #read: () => Promise<T>;
+  #last: { at: number; value: Promise<T> } | undefined;
+
+  constructor(read: () => Promise<T>) {
+    this.#read = read;
+  }
+
+  get(maxAgeMs: number, nowMs: number): Promise<T> {
+    const last = this.#last;
+    if (last && nowMs - last.at < maxAgeMs) return last.value;
+    const value = this.#read();
+    this.#last = { at: nowMs, value };
+    // A failed reading is not shared: the next caller asks again.
+    value.catch(() => {
+      if (this.#last?.value === value) this.#last = undefined;
+    });
+    return value;
+  }
+}
+
 export class RabbitManagementApi {
   readonly vhost: string;
   readonly #base: URL;
@@ -57,7 +79,8 @@ export class RabbitManagementApi {
   readonly #options: ManagementApiOptions;
   readonly #sockets = new WeakSet<Socket>();
   #connectionsOpened = 0;
-  #reading: { at: number; stats: Promise<Map<string, QueueStats>> } | undefined;
+  readonly #queueReading = new SharedReading(() => this.#readWorkQueueStats());
+  readonly #connectionReading = new SharedReading(() => this.#readUnackedByConnectionName());
 
   constructor(options: ManagementApiOptions) {
     const base = new URL(options.url);
@@ -91,15 +114,7 @@ export class RabbitManagementApi {
    * `maxAgeMs`, or one under way, is shared.
    */
   workQueueStats(maxAgeMs: number, nowMs = Date.now()): Promise<Map<string, QueueStats>> {
-    const reading = this.#reading;
-    if (reading && nowMs - reading.at < maxAgeMs) return reading.stats;
-    const stats = this.#readWorkQueueStats();
-    this.#reading = { at: nowMs, stats };
-    // A failed reading is not shared: the next caller asks again.
-    stats.catch(() => {
-      if (this.#reading?.stats === stats) this.#reading = undefined;
-    });
-    return stats;
+    return this.#queueReading.get(maxAgeMs, nowMs);
   }
 
   async #readWorkQueueStats(): Promise<Map<string, QueueStats>> {
@@ -129,9 +144,14 @@ export class RabbitManagementApi {
 
   /**
    * Unacked messages held by each client connection of the vhost, by the name the client gave
-   * its connection (a worker names it after its pod). Connections without a name are left out.
+   * its connection (a worker names it after its pod); connections without a name are left out.
+   * Shared like workQueueStats.
    */
-  async unackedByConnectionName(): Promise<Map<string, number>> {
+  unackedByConnectionName(maxAgeMs: number, nowMs = Date.now()): Promise<Map<string, number>> {
+    return this.#connectionReading.get(maxAgeMs, nowMs);
+  }
+
+  async #readUnackedByConnectionName(): Promise<Map<string, number>> {
     const vhost = encodeURIComponent(this.vhost);
     const connections = await this.#get(`api/vhosts/${vhost}/connections`, {
       columns: 'name,user_provided_name',

@@ -225,19 +225,21 @@ export class WorkerPoolController {
     if (!broker) return undefined;
     let unacked: ReadonlyMap<string, number>;
     try {
-      unacked = await broker.unackedByConnection();
+      unacked = await broker.unackedByConnection(settings.statsMaxAgeMs);
     } catch (error) {
       log.warn({ err: (error as Error).message }, "cannot read the workers' unacked messages");
       return undefined;
     }
     const namespace = pool.metadata?.namespace ?? '';
     const costs = new Map<string, string>();
+    let changed = 0;
     for (const pod of pods.filter(isActive)) {
       const podName = pod.metadata?.name ?? '';
       const cost = String(unacked.get(podName) ?? 0);
       costs.set(podName, cost);
       if (pod.metadata?.annotations?.[POD_DELETION_COST_ANNOTATION] !== cost) {
         await this.#ports.pods.annotate(namespace, podName, POD_DELETION_COST_ANNOTATION, cost);
+        changed += 1;
       }
     }
     const settled = () =>
@@ -250,7 +252,8 @@ export class WorkerPoolController {
         );
     const deadline = this.#ports.clock().getTime() + settings.deletionCostSettleMs;
     while (!settled() && this.#ports.clock().getTime() < deadline) await this.#ports.sleep(COST_POLL_MS);
-    log.info({ costs: Object.fromEntries(costs) }, 'pod deletion costs set: idle workers go first');
+    if (changed > 0)
+      log.info({ costs: Object.fromEntries(costs) }, 'pod deletion costs set: idle workers go first');
     return [...costs.values()].filter((cost) => cost !== '0').length;
   }
 

@@ -35,8 +35,8 @@ export interface QueueStatsReading {
 export interface BrokerStats {
   /** Every work queue the broker has, by name (a reading at most `maxAgeMs` old). Throws when it cannot be read. */
   queues(maxAgeMs: number): Promise<ReadonlyMap<string, QueueStatsReading>>;
-  /** Unacked messages per client connection name (a worker's is its pod name). Throws when it cannot be read. */
-  unackedByConnection(): Promise<ReadonlyMap<string, number>>;
+  /** Unacked messages per client connection name (a worker's is its pod name), at most `maxAgeMs` old. Throws when it cannot be read. */
+  unackedByConnection(maxAgeMs: number): Promise<ReadonlyMap<string, number>>;
 }
 
 export interface PoolEvents {

@@ -19,7 +19,7 @@ import { batchIdOf, type BatchMessage } from '../../../contract/batchMessage.ts'
 import { type Lane, type ModelKind, workQueueName } from '../../../contract/queues.ts';
 import { POOL_LABEL } from '../../../controllers/planning/workerPoolDeployment.ts';
 import type { WorkerPool } from '../../../crds/generated/types.ts';
-import { WORKER_POOL, crdName } from '../../../crds/kinds.ts';
+import { API_GROUP, API_VERSION, WORKER_POOL, crdName } from '../../../crds/kinds.ts';
 import { loadChains, requireChain } from '../../../dataplane/chains.ts';
 import { AnvilSession } from '../../../devtools/anvil/erc20Scenario.ts';
 import { OperatorProcess } from '../../../devtools/operatorProcess.ts';
@@ -31,6 +31,7 @@ import {
   deleteTestNamespace,
   findOrUndefined,
   kubeClients,
+  mergePatch,
   pollUntil,
 } from '../../support/kube.ts';
 import {
@@ -211,6 +212,21 @@ export class PoolWorld {
       metadata: { name },
       spec: { queues: { names: [this.queue()] }, image: 'model-runner/worker:dev', ...spec },
     });
+  }
+
+  /** Merges `spec` into the pool's spec (as kubectl patch --type merge does). */
+  async patchPool(name: string, spec: Partial<WorkerPool['spec']>): Promise<void> {
+    await kubeClients().customObjects.patchNamespacedCustomObject(
+      {
+        group: API_GROUP,
+        version: API_VERSION,
+        plural: WORKER_POOL.plural,
+        namespace: this.namespace,
+        name,
+        body: { spec },
+      },
+      mergePatch,
+    );
   }
 
   async pool(name: string): Promise<WorkerPool> {

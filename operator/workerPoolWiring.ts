@@ -7,6 +7,7 @@ import {
   type CustomResourceClient,
   type EventRecorder,
   type KubeClients,
+  findOrUndefined,
   isNotFound,
   mergePatch,
   serverSideApply,
@@ -50,6 +51,8 @@ export function workerPoolPorts(wiring: WorkerPoolWiring): WorkerPoolPorts {
     },
     deployments: {
       get: (namespace, name) => wiring.deploymentCache.get(namespace, name),
+      read: (namespace, name) =>
+        findOrUndefined(() => kube.apps.readNamespacedDeployment({ namespace, name })),
       apply: (deployment) =>
         kube.apps.patchNamespacedDeployment(
           {

@@ -81,10 +81,14 @@ export class WorkerPoolController {
     if (pool.metadata?.deletionTimestamp) return done();
     const memory = this.#memoryOf(key, pool);
     const now = this.#ports.clock();
+    const pollMs = (pool.spec.autoscaling?.pollIntervalSeconds ?? DEFAULT_POLL_SECONDS) * 1000;
     const queues = poolQueues(pool.spec.queues);
     const pods = this.#ports.pods.list(namespace, name);
     const depth = await this.#readDepth(queues, memory, log);
-    const cached = this.#ports.deployments.get(namespace, name);
+    // The cache holds only labelled Deployments: before creating one, make sure the name is free.
+    const cached =
+      this.#ports.deployments.get(namespace, name) ??
+      (memory.applied ? undefined : await this.#ports.deployments.read(namespace, name));
     const observation: WorkerPoolObservation = {
       queues,
       pods: countPods(pods),
@@ -101,7 +105,7 @@ export class WorkerPoolController {
     if (cached && !isOwnedBy(cached, pool)) {
       observation.deploymentNameTaken = true;
       await this.#writeStatus(pool, observation, memory, now, log);
-      return done();
+      return requeueAfter(pollMs);
     }
     const current = this.#currentReplicas(cached, memory);
     observation.previousReplicas = current;
@@ -157,7 +161,7 @@ export class WorkerPoolController {
       desired: replicas,
       readyReplicas: observation.pods.ready,
     });
-    return requeueAfter((autoscaling?.pollIntervalSeconds ?? DEFAULT_POLL_SECONDS) * 1000);
+    return requeueAfter(pollMs);
   }
 
   #memoryOf(key: string, pool: WorkerPool): PoolMemory {

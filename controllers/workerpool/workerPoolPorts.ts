@@ -13,8 +13,10 @@ export interface WorkerPoolStore {
 }
 
 export interface PoolDeployments {
-  /** From the informer's cache. */
+  /** From the informer's cache, which holds only Deployments with the pool label. */
   get(namespace: string, name: string): V1Deployment | undefined;
+  /** From the API server: any Deployment of that name (undefined when there is none). */
+  read(namespace: string, name: string): Promise<V1Deployment | undefined>;
   /** Server-side apply of the whole Deployment; returns it as stored. */
   apply(deployment: V1Deployment): Promise<V1Deployment>;
 }

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { metricValue } from '../../../devtools/operatorProcess.ts';
 import { stackEnv } from '../../../devtools/stackEnv.ts';
-import { pollUntil } from '../../support/kube.ts';
+import { kubeClients, pollUntil } from '../../support/kube.ts';
 import { uniqueName } from '../../support/names.ts';
 import { management } from '../worker/support.ts';
 import { PoolWorld } from './poolWorld.ts';
@@ -166,6 +166,37 @@ test('queues that do not exist get a clear condition, pool by pool', async () =>
     assert.deepEqual([condition.status, condition.reason], ['False', 'QueueNotFound']);
     assert.equal(pool.status?.desiredReplicas, 0);
   }
+});
+
+test('a Deployment of the same name that the pool does not own is left alone, and the pool says so', async () => {
+  await kubeClients().apps.createNamespacedDeployment({
+    namespace: world.namespace,
+    body: {
+      metadata: { name: 'taken' },
+      spec: {
+        replicas: 0,
+        selector: { matchLabels: { app: 'someone-else' } },
+        template: {
+          metadata: { labels: { app: 'someone-else' } },
+          spec: { containers: [{ name: 'app', image: 'busybox:1.36' }] },
+        },
+      },
+    },
+  });
+  await world.createPool('taken', { minReplicas: 0, autoscaling: { pollIntervalSeconds: 1 } });
+  const pool = await pollUntil(
+    'the pool to report the name taken',
+    async () => {
+      const seen = await world.pool('taken');
+      return seen.status?.conditions?.some((c) => c.reason === 'DeploymentNameTaken') ? seen : undefined;
+    },
+    { timeoutMs: 20_000, describe: () => world.describe('taken') },
+  );
+  assert.equal(pool.status?.conditions?.find((c) => c.type === 'Ready')?.status, 'False');
+  const foreign = await world.deployment('taken');
+  assert.equal(foreign?.metadata?.ownerReferences, undefined);
+  assert.deepEqual(foreign?.spec?.selector?.matchLabels, { app: 'someone-else' });
+  assert.equal((await world.waitForEvent('taken', 'DeploymentNameTaken')).type, 'Warning');
 });
 
 test('over 100 polls the operator keeps one AMQP connection and one management API connection', async () => {

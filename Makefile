@@ -49,5 +49,6 @@ stack-clean: stack-down ## Stop the stack and delete its state
 demo: install stack-up ## The main job end to end: transfers on anvil → queued batches → in-cluster workers → lake, Kafka, markers
 	@$(NODE) demo/run.ts
 
-bench: install stack-up ## Benchmarks: worker ingest + erc20_transfers vs cryo, batch 100 and 1,000 (a script, ~2 min)
+bench: install stack-up ## Benchmarks: worker ingest + erc20_transfers vs cryo (~2 min); WorkerPool autoscaling (~1 min)
 	@$(NODE) bench/run.ts
+	@$(NODE) bench/workerpool.ts

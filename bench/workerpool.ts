@@ -184,6 +184,7 @@ async function main(): Promise<void> {
         clickhouseDatabase: database,
         progressPrefix: redisPrefix,
         sinkEnv: 'bench',
+        workerPools: { statisticsIntervalSeconds: 1 },
         worker: {
           image: 'model-runner/worker:dev',
           schedulerName: 'local-pod-runner',

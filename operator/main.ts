@@ -217,7 +217,8 @@ async function main(): Promise<void> {
       metrics: poolMetrics,
       settings: {
         worker: workerSettings,
-        statsMaxAgeMs: 1_000,
+        statsMaxAgeMs: Math.min(1_000, config.workerPools.statisticsIntervalMs),
+        minCooldownMs: 2 * config.workerPools.statisticsIntervalMs,
         deletionCostSettleMs: 2_000,
       },
       log,

@@ -31,6 +31,14 @@ export interface OperatorConfig {
     env: Record<string, string>;
   };
   maxInFlightPerRun: number;
+  workerPools: {
+    /**
+     * The broker's collect_statistics_interval (RabbitMQ's default 5 s): how stale the
+     * management API's figures may be. A scale-down waits at least two of them, so it never
+     * acts on counts that do not show the latest deliveries yet.
+     */
+    statisticsIntervalMs: number;
+  };
   statusIntervalMs: number;
   waitPollMs: number;
   metricsHost: string;
@@ -66,6 +74,7 @@ const DOCUMENT_KEYS = new Set([
   'progressPrefix',
   'worker',
   'maxInFlightPerRun',
+  'workerPools',
   'statusIntervalSeconds',
   'waitPollSeconds',
   'metrics',
@@ -147,6 +156,8 @@ export function parseOperatorConfig(
   if (!isRecord(worker)) throw new OperatorConfigError('worker must be a mapping');
   const metrics = document.metrics === undefined ? {} : document.metrics;
   if (!isRecord(metrics)) throw new OperatorConfigError('metrics must be a mapping');
+  const workerPools = document.workerPools === undefined ? {} : document.workerPools;
+  if (!isRecord(workerPools)) throw new OperatorConfigError('workerPools must be a mapping');
 
   const namespace = requireRule(
     NAMESPACE_NAME,
@@ -226,6 +237,16 @@ export function parseOperatorConfig(
     progressPrefix,
     worker: { image, secretName, schedulerName, env: workerEnv as Record<string, string> },
     maxInFlightPerRun: wholeNumber(document.maxInFlightPerRun, 'maxInFlightPerRun', 100, 1, 100_000),
+    workerPools: {
+      statisticsIntervalMs:
+        wholeNumber(
+          workerPools.statisticsIntervalSeconds,
+          'workerPools.statisticsIntervalSeconds',
+          5,
+          1,
+          60,
+        ) * 1000,
+    },
     statusIntervalMs: wholeNumber(document.statusIntervalSeconds, 'statusIntervalSeconds', 5, 1, 3600) * 1000,
     waitPollMs: wholeNumber(document.waitPollSeconds, 'waitPollSeconds', 5, 1, 3600) * 1000,
     metricsHost: text(metrics.host, 'metrics.host') ?? env.METRICS_HOST ?? '127.0.0.1',

@@ -118,7 +118,10 @@ export class WorkerPoolController {
         settings: {
           targetMessagesPerReplica: autoscaling.targetMessagesPerReplica ?? 5,
           activationThreshold: autoscaling.activationThreshold ?? 0,
-          cooldownMs: (autoscaling.cooldownSeconds ?? 300) * 1000,
+          cooldownMs: Math.max(
+            (autoscaling.cooldownSeconds ?? 300) * 1000,
+            this.#ports.settings.minCooldownMs,
+          ),
         },
         depth: depth.depth,
         current,

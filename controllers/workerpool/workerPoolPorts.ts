@@ -62,8 +62,13 @@ export interface PoolMetrics {
 
 export interface WorkerPoolSettings {
   worker: WorkerPodSettings;
-  /** Shared readings of the broker younger than this are reused (the broker's statistics interval). */
+  /** Shared readings of the broker younger than this are reused. */
   statsMaxAgeMs: number;
+  /**
+   * The shortest cooldown: two of the broker's statistics intervals, so a scale-down never
+   * picks workers on figures that do not show the latest deliveries yet.
+   */
+  minCooldownMs: number;
   /** How long a scale-down waits for the pods' deletion costs to show in the cache. */
   deletionCostSettleMs: number;
 }

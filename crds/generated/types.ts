@@ -722,7 +722,7 @@ export interface WorkerPoolAutoscaling {
    */
   activationThreshold?: number;
   /**
-   * Seconds the depth must call for fewer workers before the pool scales down: the pool keeps the most workers any poll within the last cooldownSeconds asked for (scale-up is immediate).
+   * Seconds the depth must call for fewer workers before the pool scales down: the pool keeps the most workers any poll within the last cooldownSeconds asked for (scale-up is immediate). At least two of the broker's statistics intervals (operator configuration workerPools.statisticsIntervalSeconds), so a scale-down never picks workers on figures that do not show the latest deliveries yet.
    */
   cooldownSeconds?: number;
   /**

@@ -92,7 +92,7 @@ test('a backlog: the pool decides ceil(depth / target) within one poll interval 
     'status to show the decision',
     async () => {
       const seen = await world.pool('lane');
-      return seen.status?.desiredReplicas === 3 ? seen : undefined;
+      return seen.status?.desiredReplicas === 3 && seen.status.lastScaleReason ? seen : undefined;
     },
     { timeoutMs: 10_000, describe: () => world.describe('lane') },
   );
@@ -120,7 +120,9 @@ test('it drains: every batch once, then zero workers after the cooldown', async 
     'the pool to report zero workers',
     async () => {
       const seen = await world.pool('lane');
-      return seen.status?.desiredReplicas === 0 && seen.status.replicas === 0 ? seen : undefined;
+      return seen.status?.desiredReplicas === 0 && seen.status.replicas === 0 && seen.status.lastScaleReason
+        ? seen
+        : undefined;
     },
     { timeoutMs: 45_000, describe: () => world.describe('lane') },
   );
@@ -139,12 +141,27 @@ test('it wakes on the next message', async () => {
     intervalMs: 250,
     describe: () => world.describe('lane'),
   });
-  const pool = await world.pool('lane');
+  const pool = await pollUntil(
+    'the pool to report the wake-up',
+    async () => {
+      const seen = await world.pool('lane');
+      return seen.status?.lastScaleReason ? seen : undefined;
+    },
+    { timeoutMs: 10_000, describe: () => world.describe('lane') },
+  );
   assert.equal(pool.status?.lastScaleReason, 'Activated');
 });
 
 test('kubectl get workerpools shows queues, depth and replicas; metrics count decisions on one connection', async () => {
-  const table = await kubectlOk(['get', 'workerpools', '-o', 'wide'], { namespace: world.namespace });
+  // Read until this checkout's columns show (another checkout may have installed its CRD a moment ago).
+  const table = await pollUntil(
+    'the wide table with every column',
+    async () => {
+      const text = await kubectlOk(['get', 'workerpools', '-o', 'wide'], { namespace: world.namespace });
+      return /REASON/.test(text) && /Activated/.test(text) ? text : undefined;
+    },
+    { timeoutMs: 20_000, intervalMs: 500 },
+  );
   const [header, row] = table.trim().split('\n');
   assert.match(
     header!,

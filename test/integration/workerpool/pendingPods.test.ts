@@ -136,7 +136,7 @@ test('drained, the pool scales down to minReplicas, not below', async () => {
     'the pool to report the scale-down',
     async () => {
       const seen = await world.pool('stuck');
-      return seen.status?.desiredReplicas === 1 ? seen : undefined;
+      return seen.status?.desiredReplicas === 1 && seen.status.lastScaleReason ? seen : undefined;
     },
     { timeoutMs: 20_000, describe: () => world.describe('stuck') },
   );

@@ -4,7 +4,7 @@
 // pod runner started from this checkout (so worker pods run this branch's worker), and the
 // operator of this checkout reconciling only that namespace. `cleanup()` removes what it can.
 import type { ChildProcess } from 'node:child_process';
-import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EventsV1Event, V1Deployment, V1Pod } from '@kubernetes/client-node';
@@ -176,7 +176,8 @@ export class PoolWorld {
         sinkEnv: 'dev',
         statusIntervalSeconds: 1,
         waitPollSeconds: 1,
-        logLevel: process.env.OPERATOR_LOG_LEVEL ?? 'info',
+        // The stack's RabbitMQ refreshes its statistics every second (stack/components/services.sh).
+        workerPools: { statisticsIntervalSeconds: 1 },
         worker: {
           image: 'model-runner/worker:dev',
           schedulerName: world.runnerNode,
@@ -386,8 +387,6 @@ export class PoolWorld {
     const admin = createServerClient(stackEnv().CLICKHOUSE_URL);
     await admin.command({ query: `DROP DATABASE IF EXISTS ${this.database}` }).catch(() => undefined);
     await admin.close();
-    if (process.env.KEEP_OPERATOR_LOG)
-      await copyFile(this.operator.logFile, `/tmp/${this.namespace}-operator.log`).catch(() => undefined);
     if (this.workDir) await rm(this.workDir, { recursive: true, force: true });
   }
 }

@@ -122,20 +122,31 @@ export class PoolWorld {
 
   static async create(options: PoolWorldOptions): Promise<PoolWorld> {
     const world = new PoolWorld();
+    try {
+      await world.#setUp(options);
+      return world;
+    } catch (error) {
+      // Whatever was started (the operator, the pod runner) must not outlive the test.
+      await world.cleanup().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async #setUp(options: PoolWorldOptions): Promise<void> {
     const env = stackEnv();
     await installCrds();
-    world.#crdKeeper = setInterval(() => void keepWorkerPoolCrd(), 2_000);
-    world.namespace = await createTestNamespace('wp');
-    world.workDir = await mkdtemp(join(tmpdir(), 'workerpool-test-'));
-    world.chainsFile = join(world.workDir, 'chains.json');
+    this.#crdKeeper = setInterval(() => void keepWorkerPoolCrd(), 2_000);
+    this.namespace = await createTestNamespace('wp');
+    this.workDir = await mkdtemp(join(tmpdir(), 'workerpool-test-'));
+    this.chainsFile = join(this.workDir, 'chains.json');
     await writeFile(
-      world.chainsFile,
+      this.chainsFile,
       JSON.stringify({
         chains: [
           {
-            name: world.chain,
+            name: this.chain,
             chainId: 31337,
-            rpc: { env: world.rpcEnvVar, secret: { name: 'rpc-test', key: 'url' } },
+            rpc: { env: this.rpcEnvVar, secret: { name: 'rpc-test', key: 'url' } },
             expectedBlocksPerDay: 86400,
             batchSizes: [{ fromBlock: 0, batchSize: BATCH_SIZE }],
             tipSafetyBlocks: 0,
@@ -145,34 +156,34 @@ export class PoolWorld {
       }),
     );
     await kubeClients().core.createNamespacedSecret({
-      namespace: world.namespace,
+      namespace: this.namespace,
       body: {
         metadata: { name: 'model-runner-worker' },
         stringData: {
           RABBITMQ_URL: options.workerRabbitmqUrl ?? env.RABBITMQ_URL,
           REDIS_URL: env.REDIS_URL,
           CLICKHOUSE_URL: env.CLICKHOUSE_URL,
-          [world.rpcEnvVar]: options.workerRpcUrl ?? env.ETH_RPC_URL,
+          [this.rpcEnvVar]: options.workerRpcUrl ?? env.ETH_RPC_URL,
         },
       },
     });
     if (options.podRunner) {
-      world.runner = startLocalPodRunner(world.runnerNode, join(world.workDir, 'pod-runner.log'));
-      await waitUntilNodeReady(world.runnerNode, () => logTail(join(world.workDir, 'pod-runner.log')));
+      this.runner = startLocalPodRunner(this.runnerNode, join(this.workDir, 'pod-runner.log'));
+      await waitUntilNodeReady(this.runnerNode, () => logTail(join(this.workDir, 'pod-runner.log')));
     }
-    world.connection = await openTestConnection(uniqueName('test-workerpool'));
-    world.publisher = new RabbitPublisher(world.connection, quietLogger());
-    world.redis = new IORedis.Redis(env.REDIS_URL);
-    world.progress = new RunProgressStore(world.redis, { prefix: world.redisPrefix });
-    world.operator = OperatorProcess.start({
-      namespace: world.namespace,
+    this.connection = await openTestConnection(uniqueName('test-workerpool'));
+    this.publisher = new RabbitPublisher(this.connection, quietLogger());
+    this.redis = new IORedis.Redis(env.REDIS_URL);
+    this.progress = new RunProgressStore(this.redis, { prefix: this.redisPrefix });
+    this.operator = OperatorProcess.start({
+      namespace: this.namespace,
       identity: uniqueName('operator'),
-      logFile: join(world.workDir, 'operator.log'),
+      logFile: join(this.workDir, 'operator.log'),
       config: {
-        chainsFile: world.chainsFile,
-        lakeUrl: join(world.workDir, 'lake'),
-        clickhouseDatabase: world.database,
-        progressPrefix: world.redisPrefix,
+        chainsFile: this.chainsFile,
+        lakeUrl: join(this.workDir, 'lake'),
+        clickhouseDatabase: this.database,
+        progressPrefix: this.redisPrefix,
         sinkEnv: 'dev',
         statusIntervalSeconds: 1,
         waitPollSeconds: 1,
@@ -180,12 +191,12 @@ export class PoolWorld {
         workerPools: { statisticsIntervalSeconds: 1 },
         worker: {
           image: 'model-runner/worker:dev',
-          schedulerName: world.runnerNode,
+          schedulerName: this.runnerNode,
           env: {
             // Every pod shares 127.0.0.1: each picks a free metrics port.
             METRICS_PORT: '0',
             WORKER_SINK: 'none',
-            WORKER_CHAINS_FILE: world.chainsFile,
+            WORKER_CHAINS_FILE: this.chainsFile,
             WORKER_RETRY_DELAYS_MS: RETRY_DELAYS_MS.join(','),
           },
         },
@@ -196,11 +207,10 @@ export class PoolWorld {
         RABBITMQ_MANAGEMENT_URL: options.operatorManagementUrl ?? env.RABBITMQ_MANAGEMENT_URL,
         REDIS_URL: env.REDIS_URL,
         CLICKHOUSE_URL: env.CLICKHOUSE_URL,
-        [world.rpcEnvVar]: env.ETH_RPC_URL,
+        [this.rpcEnvVar]: env.ETH_RPC_URL,
       },
     });
-    await world.operator.waitForLine('the operator to lead', (line) => line.msg === 'reconciling as leader');
-    return world;
+    await this.operator.waitForLine('the operator to lead', (line) => line.msg === 'reconciling as leader');
   }
 
   queue(lane: Lane = 'backfill', kind: ModelKind = 'nonreads'): string {

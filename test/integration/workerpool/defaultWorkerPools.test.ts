@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { DEFAULT_WORKER_POOLS_FILE } from '../../../devtools/defaultWorkerPools.ts';
 import { repoRoot } from '../../../devtools/stackEnv.ts';
 import { installCrds, kubectl } from '../../support/crds.ts';
 
@@ -14,7 +15,7 @@ test('the default WorkerPools apply cleanly (server-side dry run)', async () => 
     '--dry-run=server',
     '--field-manager=model-runner-test',
     '--filename',
-    join(repoRoot, 'deploy/default-workerpools.yaml'),
+    join(repoRoot, DEFAULT_WORKER_POOLS_FILE),
   ]);
   assert.equal(result.exitCode, 0, result.stderr);
   assert.equal(result.stdout.trim().split('\n').length, 4, result.stdout);

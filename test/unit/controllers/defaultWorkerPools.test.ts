@@ -1,18 +1,12 @@
 // deploy/default-workerpools.yaml: the pools `make deploy` applies serve each lane queue of the
 // `local` chain exactly once, in namespace default, asleep at zero workers while idle.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { parseAllDocuments } from 'yaml';
 import { LANES, MODEL_KINDS, workQueueName } from '../../../contract/queues.ts';
 import { poolQueues } from '../../../controllers/planning/workerPoolQueues.ts';
-import type { WorkerPool } from '../../../crds/generated/types.ts';
-import { repoRoot } from '../../../devtools/stackEnv.ts';
+import { defaultWorkerPools } from '../../../devtools/defaultWorkerPools.ts';
 
-const pools = parseAllDocuments(readFileSync(join(repoRoot, 'deploy/default-workerpools.yaml'), 'utf8')).map(
-  (document) => document.toJSON() as WorkerPool,
-);
+const pools = defaultWorkerPools();
 
 test('one autoscaled pool per lane queue of the local chain, in default, from zero workers', () => {
   const served = pools.flatMap((pool) => poolQueues(pool.spec.queues)).sort();
@@ -20,8 +14,8 @@ test('one autoscaled pool per lane queue of the local chain, in default, from ze
   assert.deepEqual(served, lanes);
   for (const pool of pools) {
     assert.equal(pool.kind, 'WorkerPool');
-    assert.equal(pool.metadata?.namespace, 'default');
-    assert.equal(pool.spec.minReplicas, 0, pool.metadata?.name);
-    assert.ok(pool.spec.autoscaling, `${pool.metadata?.name} scales on its depth`);
+    assert.equal(pool.metadata.namespace, 'default');
+    assert.equal(pool.spec.minReplicas, 0, pool.metadata.name);
+    assert.ok(pool.spec.autoscaling, `${pool.metadata.name} scales on its depth`);
   }
 });

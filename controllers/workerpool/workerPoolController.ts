@@ -41,8 +41,18 @@ interface PoolMemory {
   window: Recommendation[] | undefined;
   /** The Deployment as last applied, and its generation then. */
   applied: { json: string; generation: number; replicas: number } | undefined;
-  /** The status last written (the cache may not show it yet). */
-  written: string | undefined;
+  /**
+   * The status last written, and as JSON. The next status builds on it rather than on the
+   * cache, which may not show it yet: a reconcile right after a scale would otherwise put the
+   * previous scale's time and reason back.
+   */
+  written: { status: NonNullable<WorkerPool['status']>; json: string } | undefined;
+  /**
+   * The worker count status last reported. A change is reported against it, not against the
+   * Deployment, so a status write that fails after the Deployment was scaled still reports the
+   * change (reason, time, Event) on the next reconcile instead of losing it.
+   */
+  reported: number | undefined;
   depthProblem: string | undefined;
 }
 
@@ -108,7 +118,7 @@ export class WorkerPoolController {
       return requeueAfter(pollMs);
     }
     const current = this.#currentReplicas(cached, memory);
-    observation.previousReplicas = current;
+    observation.previousReplicas = memory.reported ?? current;
     const bounds: ReplicaBounds = { min: pool.spec.minReplicas ?? 0, max: pool.spec.maxReplicas ?? 10 };
     const autoscaling = pool.spec.autoscaling;
     let replicas: number;
@@ -154,7 +164,12 @@ export class WorkerPoolController {
     if (next.scaleReason) {
       this.#ports.metrics.scaled(pool, next.scaleReason);
       log.info(
-        { from: current, to: replicas, reason: next.scaleReason, depth: next.status.queueDepth },
+        {
+          from: observation.previousReplicas,
+          to: replicas,
+          reason: next.scaleReason,
+          depth: next.status.queueDepth,
+        },
         'workers scaled',
       );
     }
@@ -171,7 +186,14 @@ export class WorkerPoolController {
     const uid = pool.metadata?.uid ?? '';
     let memory = this.#memory.get(key);
     if (!memory || memory.uid !== uid) {
-      memory = { uid, window: undefined, applied: undefined, written: undefined, depthProblem: undefined };
+      memory = {
+        uid,
+        window: undefined,
+        applied: undefined,
+        written: undefined,
+        reported: undefined,
+        depthProblem: undefined,
+      };
       this.#memory.set(key, memory);
     }
     return memory;
@@ -289,11 +311,16 @@ export class WorkerPoolController {
     now: Date,
     log: Logger,
   ): Promise<ReturnType<typeof nextWorkerPoolStatus>> {
-    const next = nextWorkerPoolStatus(pool, observation, now);
+    const known = memory.written ? { ...pool, status: memory.written.status } : pool;
+    const next = nextWorkerPoolStatus(known, observation, now);
     const json = canonicalJson(next.status);
-    if (json === canonicalJson(pool.status ?? {}) || json === memory.written) return next;
+    if (json === canonicalJson(pool.status ?? {}) || json === memory.written?.json) {
+      memory.reported = observation.replicas;
+      return next;
+    }
     await this.#ports.pools.applyStatus(pool, next.status);
-    memory.written = json;
+    memory.written = { status: next.status, json };
+    memory.reported = observation.replicas;
     log.debug({ status: next.status }, 'status written');
     // Only with a write: a cache that does not show our last write yet would repeat them.
     for (const event of next.events) this.#ports.events.record(pool, event.type, event.reason, event.note);

@@ -10,7 +10,12 @@ import { join } from 'node:path';
 import type { EventsV1Event, V1Deployment, V1Pod } from '@kubernetes/client-node';
 import IORedis from 'ioredis';
 import { createServerClient } from '../../../adapters/clickhouse/clickhouseClient.ts';
-import { CustomResourceClient, customResourceType } from '../../../adapters/kube/index.ts';
+import {
+  CustomResourceClient,
+  apiStatusCode,
+  customResourceType,
+  describeApiError,
+} from '../../../adapters/kube/index.ts';
 import type { RabbitConnection } from '../../../adapters/rabbitmq/connection.ts';
 import { RabbitPublisher } from '../../../adapters/rabbitmq/publisher.ts';
 import { assertWorkQueueTopology, deleteWorkQueueTopology } from '../../../adapters/rabbitmq/topology.ts';
@@ -217,12 +222,32 @@ export class PoolWorld {
     return workQueueName(this.chain, lane, kind);
   }
 
-  /** Creates a pool; `spec` is merged over a pool of this world's backfill nonreads queue. */
+  /**
+   * Creates a pool; `spec` is merged over a pool of this world's backfill nonreads queue. A 422
+   * may come from another checkout's older CRD installed a moment ago: this checkout's is put
+   * back and the create retried until the deadline (a pool our schema refuses times out with
+   * the API server's message).
+   */
   async createPool(name: string, spec: Partial<WorkerPool['spec']>): Promise<WorkerPool> {
-    return this.pools.create(this.namespace, {
+    const pool: WorkerPool = {
       metadata: { name },
       spec: { queues: { names: [this.queue()] }, image: 'model-runner/worker:dev', ...spec },
-    });
+    };
+    let refused: unknown;
+    return pollUntil(
+      `WorkerPool ${name} to be created`,
+      async () => {
+        try {
+          return await this.pools.create(this.namespace, pool);
+        } catch (error) {
+          if (apiStatusCode(error) !== 422) throw error;
+          refused = error;
+          await keepWorkerPoolCrd();
+          return undefined;
+        }
+      },
+      { timeoutMs: 20_000, intervalMs: 1_000, describe: () => describeApiError(refused) },
+    );
   }
 
   /** Merges `spec` into the pool's spec (as kubectl patch --type merge does). */
@@ -279,7 +304,7 @@ export class PoolWorld {
     return (
       JSON.stringify({ status, deploymentReplicas: deployment?.spec?.replicas }) +
       '\n' +
-      this.operator.logTail(15)
+      this.operator.logTail(40)
     );
   }
 

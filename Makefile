@@ -58,7 +58,8 @@ undeploy: ## Remove what make deploy installed (the CRDs stay)
 demo: install stack-up deploy ## The main job end to end: the operator deployed, ModelRuns applied with kubectl, checked against the chain
 	@$(NODE) demo/run.ts
 
-bench: install stack-up ## Benchmarks: worker ingest + erc20_transfers vs cryo (light and heavy chains); 1,000 ModelRuns through the operator; schedule planning and realtime latency (scripts, ~25 min)
+bench: install stack-up ## Benchmarks: worker ingest + erc20_transfers vs cryo (light and heavy chains); 1,000 ModelRuns through the operator; schedule planning and realtime latency; WorkerPool autoscaling (scripts, ~25 min)
 	@$(NODE) bench/run.ts
 	@$(NODE) bench/operatorDispatch.ts
 	@$(NODE) bench/schedule.ts
+	@$(NODE) bench/workerpool.ts

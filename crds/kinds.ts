@@ -165,6 +165,12 @@ export const WORKER_POOL: CustomResourceKind = {
     },
     { name: 'Ready', type: 'integer', jsonPath: '.status.readyReplicas', description: 'Workers ready.' },
     {
+      name: 'Starting',
+      type: 'integer',
+      jsonPath: '.status.startingReplicas',
+      description: 'Workers Pending or starting (counted as capacity).',
+    },
+    {
       name: 'Depth',
       type: 'integer',
       jsonPath: '.status.queueDepth.total',
@@ -200,10 +206,24 @@ export const WORKER_POOL: CustomResourceKind = {
       priority: 1,
     },
     {
+      name: 'Unacked',
+      type: 'integer',
+      jsonPath: '.status.queueDepth.unacked',
+      description: 'Messages being worked (delivered, not yet acknowledged).',
+      priority: 1,
+    },
+    {
       name: 'Last Scale',
       type: 'date',
       jsonPath: '.status.lastScaleTime',
       description: 'When the worker count last changed.',
+      priority: 1,
+    },
+    {
+      name: 'Reason',
+      type: 'string',
+      jsonPath: '.status.lastScaleReason',
+      description: 'Why the worker count last changed.',
       priority: 1,
     },
   ],

@@ -17,7 +17,8 @@ import {
   isNotFound,
   loadKubeConfig,
 } from '../adapters/kube/index.ts';
-import { installCrds } from './kubectl.ts';
+import { DEFAULT_WORKER_POOLS_FILE } from './defaultWorkerPools.ts';
+import { installCrds, kubectlOk } from './kubectl.ts';
 import { chainDefaults, repoRoot, stackEnv } from './stackEnv.ts';
 
 const NAMESPACE = 'model-runner-system';
@@ -53,6 +54,8 @@ export function stackOperatorConfig(): string {
       env: { METRICS_PORT: '0', GCS_ENDPOINT: stackEnv().GCS_ENDPOINT },
     },
     metrics: { port: 0 },
+    // The stack's RabbitMQ refreshes its statistics every second (stack/up.sh).
+    workerPools: { statisticsIntervalSeconds: 1 },
   });
 }
 
@@ -188,6 +191,8 @@ async function deploy(kube: KubeClients): Promise<void> {
   console.log('deploy: worker credentials');
   for (const namespaceName of WORKER_NAMESPACES)
     await apply(kube, secret(namespaceName, WORKER_SECRET, workerCredentials()));
+  console.log(`deploy: default WorkerPools (${DEFAULT_WORKER_POOLS_FILE})`);
+  for (const pool of manifests(DEFAULT_WORKER_POOLS_FILE)) await apply(kube, pool);
   await waitForRollout(kube, 90_000);
   const leader = await waitForLeader(kube, 90_000);
   console.log(`deploy: ready, ${leader} leads`);
@@ -204,6 +209,10 @@ async function remove(read: () => Promise<unknown>, what: string): Promise<void>
 
 async function undeploy(kube: KubeClients): Promise<void> {
   // The CRDs stay: deleting them would delete every ModelRun, schedule and pool in the cluster.
+  // The default pools go while the operator still runs (their Deployments follow them).
+  process.stdout.write(
+    await kubectlOk(['delete', '-f', join(repoRoot, DEFAULT_WORKER_POOLS_FILE), '--ignore-not-found']),
+  );
   for (const namespaceName of WORKER_NAMESPACES) {
     await remove(
       () => kube.core.deleteNamespacedSecret({ namespace: namespaceName, name: WORKER_SECRET }),

@@ -16,11 +16,16 @@ import {
 } from '../adapters/kube/index.ts';
 import { BatchDispatcher } from '../adapters/rabbitmq/batchDispatcher.ts';
 import { RabbitConnection } from '../adapters/rabbitmq/connection.ts';
+import { RabbitManagementApi } from '../adapters/rabbitmq/managementApi.ts';
+import { vhostOfAmqpUrl } from '../adapters/rabbitmq/queueDepth.ts';
 import { RunProgressStore } from '../adapters/redis/progress.ts';
-import type { ModelRun, ModelSchedule } from '../crds/generated/types.ts';
-import { API_GROUP, API_VERSION, MODEL_RUN, MODEL_SCHEDULE } from '../crds/kinds.ts';
+import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
+import type { ModelRun, ModelSchedule, WorkerPool } from '../crds/generated/types.ts';
+import { API_GROUP, API_VERSION, MODEL_RUN, MODEL_SCHEDULE, WORKER_POOL } from '../crds/kinds.ts';
 import { ModelRunController } from '../controllers/modelrun/modelRunController.ts';
 import { ModelScheduleController } from '../controllers/modelschedule/modelScheduleController.ts';
+import { POOL_LABEL } from '../controllers/planning/workerPoolDeployment.ts';
+import { WorkerPoolController } from '../controllers/workerpool/workerPoolController.ts';
 import {
   workerPodEnv,
   describeOperatorConfig,
@@ -30,6 +35,8 @@ import {
 import { modelRunPorts } from './modelRunWiring.ts';
 import { openRunHistory } from './history/runHistoryWiring.ts';
 import { modelSchedulePorts } from './modelScheduleWiring.ts';
+import { createWorkerPoolMetrics } from './workerPoolMetrics.ts';
+import { poolKeysOfLabelled, workerPoolPorts } from './workerPoolWiring.ts';
 import {
   ControllerManager,
   Informer,
@@ -119,6 +126,12 @@ async function main(): Promise<void> {
   const dispatcher = new BatchDispatcher(rabbit, log);
   const events = new EventRecorder({ events: kube.events, reportingInstance: config.identity, log });
   const progress = new RunProgressStore(redis, { prefix: config.progressPrefix });
+  const workerSettings = {
+    image: config.worker.image,
+    secretName: config.worker.secretName,
+    ...(config.worker.schedulerName ? { schedulerName: config.worker.schedulerName } : {}),
+    env: workerPodEnv(config),
+  };
   const controller = new ModelRunController(
     modelRunPorts({
       kube,
@@ -131,12 +144,7 @@ async function main(): Promise<void> {
       rpcUrls: config.rpcUrls,
       settings: {
         chains: config.chains,
-        worker: {
-          image: config.worker.image,
-          secretName: config.worker.secretName,
-          ...(config.worker.schedulerName ? { schedulerName: config.worker.schedulerName } : {}),
-          env: workerPodEnv(config),
-        },
+        worker: workerSettings,
         maxInFlightPerRun: config.maxInFlightPerRun,
         statusIntervalMs: config.statusIntervalMs,
         waitPollMs: config.waitPollMs,
@@ -197,7 +205,91 @@ async function main(): Promise<void> {
         : undefined,
     concurrency: 2,
   });
+
+  // ---- WorkerPool controller: a Deployment per pool, scaled on queue depth ----------------------
+  // Reads the depth from the RabbitMQ management API (one kept-alive connection for every pool)
+  // and never writes a pool's spec: the count goes to the owned Deployment and to status.
+  const poolMetrics = createWorkerPoolMetrics(metrics.registry);
+  const managementApi = config.endpoints.rabbitmqManagementUrl
+    ? new RabbitManagementApi({
+        url: config.endpoints.rabbitmqManagementUrl,
+        vhost: vhostOfAmqpUrl(config.endpoints.rabbitmqUrl),
+        onConnectionOpened: () => poolMetrics.managementConnections.inc(),
+        onRequest: (result) => poolMetrics.managementRequests.inc({ result }),
+      })
+    : undefined;
+  if (!managementApi)
+    log.warn('RABBITMQ_MANAGEMENT_URL is not set: WorkerPools cannot read their queue depth');
+  const poolType = customResourceType(WORKER_POOL);
+  const poolCache = new Informer<WorkerPool>({
+    name: 'workerpools',
+    resource: { ...poolType, namespace: config.watchNamespace },
+    client: watch,
+    log,
+    onRestart: informerRestartHook(metrics, 'workerpools'),
+  });
+  const poolDeploymentCache = new Informer<V1Deployment>({
+    name: 'workerpool-deployments',
+    resource: {
+      group: 'apps',
+      version: 'v1',
+      plural: 'deployments',
+      namespace: config.watchNamespace,
+      labelSelector: POOL_LABEL,
+    },
+    client: watch,
+    log,
+    onRestart: informerRestartHook(metrics, 'workerpool-deployments'),
+  });
+  const poolPodCache = new Informer<V1Pod>({
+    name: 'workerpool-pods',
+    resource: {
+      group: '',
+      version: 'v1',
+      plural: 'pods',
+      namespace: config.watchNamespace,
+      labelSelector: POOL_LABEL,
+    },
+    client: watch,
+    log,
+    onRestart: informerRestartHook(metrics, 'workerpool-pods'),
+  });
+  const poolController = new WorkerPoolController(
+    workerPoolPorts({
+      kube,
+      pools: new CustomResourceClient<WorkerPool>(kube.customObjects, poolType),
+      poolCache,
+      deploymentCache: poolDeploymentCache,
+      podCache: poolPodCache,
+      events,
+      managementApi,
+      metrics: poolMetrics,
+      settings: {
+        worker: workerSettings,
+        statsMaxAgeMs: Math.min(1_000, config.workerPools.statisticsIntervalMs),
+        minCooldownMs: 2 * config.workerPools.statisticsIntervalMs,
+        deletionCostSettleMs: 2_000,
+      },
+      log,
+    }),
+  );
+  manager.register({
+    name: 'workerpool',
+    primary: poolCache,
+    secondary: [
+      {
+        informer: poolDeploymentCache,
+        keysFor: controllerOwnerKeys({ apiVersion: `${API_GROUP}/${API_VERSION}`, kind: 'WorkerPool' }),
+      },
+      { informer: poolPodCache, keysFor: poolKeysOfLabelled },
+    ],
+    reconcile: async (key, _signal, reconcileLog) =>
+      served.allows(parseObjectKey(key).namespace) ? poolController.reconcile(key, reconcileLog) : undefined,
+    concurrency: 2,
+  });
+  // ---- end of the WorkerPool controller ----------------------------------------------------------
   served.start();
+
   // --- Run history (Postgres at DATABASE_URL) -------------------------------------------------
   // A mirror of the runs and their batches that outlives the resources. Every replica migrates
   // the schema and remembers what changed; only the leader writes. Postgres is never on the
@@ -249,6 +341,7 @@ async function main(): Promise<void> {
     await served.stop();
     await history?.close();
     await dispatcher.close();
+    managementApi?.close();
     await rabbit.close().catch(() => undefined);
     await markers.close().catch(() => undefined);
     redis.disconnect();

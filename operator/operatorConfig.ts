@@ -35,6 +35,14 @@ export interface OperatorConfig {
   maxInFlightPerRun: number;
   /** ModelRuns reconciled at once (each waits on the API, ClickHouse, Redis and the broker). */
   reconcileConcurrency: number;
+  workerPools: {
+    /**
+     * The broker's collect_statistics_interval (RabbitMQ's default 5 s): how stale the
+     * management API's figures may be. A scale-down waits at least two of them, so it never
+     * acts on counts that do not show the latest deliveries yet.
+     */
+    statisticsIntervalMs: number;
+  };
   statusIntervalMs: number;
   waitPollMs: number;
   metricsHost: string;
@@ -48,6 +56,8 @@ export interface OperatorConfig {
     gcsEndpoint: string | undefined;
     /** The run history's Postgres; undefined: no history. */
     databaseUrl: string | undefined;
+    /** The RabbitMQ management API (queue depth for WorkerPools); undefined: depth unknown. */
+    rabbitmqManagementUrl: string | undefined;
   };
   /** The chains' JSON-RPC URLs the operator may read the tip from (env var per chain, optional). */
   rpcUrls: ReadonlyMap<string, string>;
@@ -72,6 +82,7 @@ const DOCUMENT_KEYS = new Set([
   'worker',
   'maxInFlightPerRun',
   'reconcileConcurrency',
+  'workerPools',
   'statusIntervalSeconds',
   'waitPollSeconds',
   'metrics',
@@ -153,6 +164,8 @@ export function parseOperatorConfig(
   if (!isRecord(worker)) throw new OperatorConfigError('worker must be a mapping');
   const metrics = document.metrics === undefined ? {} : document.metrics;
   if (!isRecord(metrics)) throw new OperatorConfigError('metrics must be a mapping');
+  const workerPools = document.workerPools === undefined ? {} : document.workerPools;
+  if (!isRecord(workerPools)) throw new OperatorConfigError('workerPools must be a mapping');
 
   const namespace = requireRule(
     NAMESPACE_NAME,
@@ -238,6 +251,16 @@ export function parseOperatorConfig(
     worker: { image, secretName, schedulerName, env: workerEnv as Record<string, string> },
     maxInFlightPerRun: wholeNumber(document.maxInFlightPerRun, 'maxInFlightPerRun', 100, 1, 100_000),
     reconcileConcurrency: wholeNumber(document.reconcileConcurrency, 'reconcileConcurrency', 16, 1, 256),
+    workerPools: {
+      statisticsIntervalMs:
+        wholeNumber(
+          workerPools.statisticsIntervalSeconds,
+          'workerPools.statisticsIntervalSeconds',
+          5,
+          1,
+          60,
+        ) * 1000,
+    },
     statusIntervalMs: wholeNumber(document.statusIntervalSeconds, 'statusIntervalSeconds', 5, 1, 3600) * 1000,
     waitPollMs: wholeNumber(document.waitPollSeconds, 'waitPollSeconds', 5, 1, 3600) * 1000,
     metricsHost: text(metrics.host, 'metrics.host') ?? env.METRICS_HOST ?? '127.0.0.1',
@@ -249,6 +272,7 @@ export function parseOperatorConfig(
       clickhouseUrl: url(env, 'CLICKHOUSE_URL', ['http:', 'https:'])!,
       gcsEndpoint: url(env, 'GCS_ENDPOINT', ['http:', 'https:'], false),
       databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:'], false),
+      rabbitmqManagementUrl: url(env, 'RABBITMQ_MANAGEMENT_URL', ['http:', 'https:'], false),
     },
     rpcUrls,
   };

@@ -9,6 +9,26 @@ import { assertWorkQueueName } from '../../contract/queues.ts';
 /** How long aborted handlers get to settle their deliveries before the channel closes. */
 const ABORT_SETTLE_MS = 2_000;
 
+/** True when `work` settles (either way) within `ms`, false when the time runs out first. */
+async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([
+      work.then(
+        () => true,
+        () => true,
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export interface Delivery {
   queue: string;
   body: Buffer;
@@ -191,30 +211,32 @@ export class RabbitConsumer {
   }
 
   /**
-   * Stops taking work, hands back what has not started, gives in-flight deliveries `graceMs` to
-   * finish, then aborts them; closing the channel returns anything still unacked to the queue.
+   * Stops taking work, hands back what has not started, gives in-flight deliveries until
+   * `graceMs` after the call to finish, then aborts them; closing the channel returns anything
+   * still unacked to the queue. The grace counts from the call whatever the broker does: a
+   * cancel or close that never comes back (a broker that stopped answering) cannot eat into it,
+   * so the worker is done before its pod's terminationGracePeriodSeconds runs out.
    */
   async stop(graceMs: number): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
+    const graceEndsAt = Date.now() + graceMs;
     this.#connection.off('connect', this.#onReconnect);
     const channel = this.#channel;
     if (channel) {
-      for (const tag of this.#consumerTags) await channel.cancel(tag).catch(() => undefined);
+      const cancels = this.#consumerTags.map((tag) => channel.cancel(tag));
+      if (!(await settlesWithin(Promise.allSettled(cancels), graceMs))) {
+        this.#logger.warn('the broker did not confirm the consumer cancel; stopping anyway');
+      }
     }
     for (const pending of this.#waiting.splice(0)) this.#settle(pending, 'requeue');
     if (this.#inFlight.size > 0) {
-      this.#logger.info({ inFlight: this.#inFlight.size, graceMs }, 'waiting for in-flight batches');
-      let timer: NodeJS.Timeout | undefined;
-      const graceOver = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), graceMs);
-      });
-      const outcome = await Promise.race([
-        Promise.allSettled([...this.#inFlight]).then(() => 'done'),
-        graceOver,
-      ]);
-      clearTimeout(timer);
-      if (outcome === 'timeout') {
+      const remainingMs = Math.max(0, graceEndsAt - Date.now());
+      this.#logger.info(
+        { inFlight: this.#inFlight.size, graceMs: remainingMs },
+        'waiting for in-flight batches',
+      );
+      if (!(await settlesWithin(Promise.allSettled([...this.#inFlight]), remainingMs))) {
         this.#logger.warn(
           { inFlight: this.#inFlight.size },
           'grace period over; handing in-flight batches back',
@@ -222,14 +244,11 @@ export class RabbitConsumer {
         this.#abort.abort(new Error('worker shutting down'));
         // Aborted handlers hand their deliveries back themselves (and say so); one that
         // ignores the signal is cut off by the channel close below.
-        await Promise.race([
-          Promise.allSettled([...this.#inFlight]),
-          new Promise((resolve) => setTimeout(resolve, ABORT_SETTLE_MS).unref()),
-        ]);
+        await settlesWithin(Promise.allSettled([...this.#inFlight]), ABORT_SETTLE_MS);
       }
     }
     this.#channel = undefined;
     // Unacked deliveries (aborted in-flight work) go back to their queues when the channel closes.
-    if (channel) await channel.close().catch(() => undefined);
+    if (channel) await settlesWithin(channel.close(), ABORT_SETTLE_MS);
   }
 }

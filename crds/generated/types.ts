@@ -677,7 +677,7 @@ export interface WorkerPoolSpec {
    */
   prefetch?: number;
   /**
-   * Number of workers; the scale subresource's spec path, so kubectl scale and an HorizontalPodAutoscaler set it. With autoscaling, the operator's autoscaler sets it from the queue depth and a manual value lasts until its next decision. Must be within [minReplicas, maxReplicas].
+   * Number of workers when spec.autoscaling is not set; the scale subresource's spec path, so kubectl scale (or an HorizontalPodAutoscaler) sets it. With spec.autoscaling the operator's autoscaler decides the number from the queue depth and writes it to the Deployment and to status.desiredReplicas, never to this field (so a GitOps tool sees no drift), and this field is not read. Without autoscaling it must be within [minReplicas, maxReplicas].
    */
   replicas?: number;
   /**
@@ -734,7 +734,7 @@ export interface QueueSelector {
   kinds?: ('reads' | 'nonreads')[];
 }
 /**
- * Scale on queue depth: desired workers = ceil((ready + unacknowledged messages) / targetMessagesPerReplica), kept within [minReplicas, maxReplicas]. Omitted: replicas stays where it is set.
+ * Scale on queue depth: desired workers = ceil((ready + unacknowledged messages) / targetMessagesPerReplica), kept within [minReplicas, maxReplicas]. Scale-up is immediate; scale-down waits for cooldownSeconds and removes idle workers first. The decision goes to the Deployment and to status (desiredReplicas, lastScaleTime, lastScaleReason), never to spec.replicas. Omitted: the pool runs spec.replicas workers.
  */
 export interface WorkerPoolAutoscaling {
   /**
@@ -742,15 +742,15 @@ export interface WorkerPoolAutoscaling {
    */
   targetMessagesPerReplica?: number;
   /**
-   * A pool at zero workers starts only when the depth exceeds this many messages; 0 starts on the first message.
+   * The 0 ↔ 1 step: a pool at zero workers wakes only when the depth (ready + unacknowledged) exceeds this many messages, and it goes back to zero (after the cooldown) once the depth is at most this many and no message is being worked. 0 wakes on the first message.
    */
   activationThreshold?: number;
   /**
-   * Seconds the depth must call for fewer workers before the pool scales down (scale-up is immediate).
+   * Seconds the depth must call for fewer workers before the pool scales down: the pool keeps the most workers any poll within the last cooldownSeconds asked for (scale-up is immediate). At least two of the broker's statistics intervals (operator configuration workerPools.statisticsIntervalSeconds), so a scale-down never picks workers on figures that do not show the latest deliveries yet.
    */
   cooldownSeconds?: number;
   /**
-   * How often the queue depth is read.
+   * How often the queue depth is read from the RabbitMQ management API, whose figures are refreshed every collect_statistics_interval (RabbitMQ's default is 5 s; the local stack's is 1 s). Every pool shares one HTTP connection to the API and one reading per interval, so many pools cost no more requests than one.
    */
   pollIntervalSeconds?: number;
 }
@@ -784,7 +784,7 @@ export interface WorkerPodTemplate {
     [k: string]: string | undefined;
   };
   /**
-   * Seconds a worker gets after it is told to stop, to finish and acknowledge the batch it holds before it is killed. Omitted: 600.
+   * Seconds a worker gets after it is told to stop, to finish and acknowledge the batch it holds before it is killed. The worker's own shutdown grace (WORKER_SHUTDOWN_GRACE_MS) is derived from it (up to 5 s less, to hand an unfinished batch back and close its connections), so this is the one number to set. Omitted: 600.
    */
   terminationGracePeriodSeconds?: number;
 }
@@ -805,32 +805,48 @@ export interface WorkerPoolStatus {
    */
   queues?: string[];
   /**
-   * Worker pods that exist (the scale subresource's status path).
+   * Worker pods that exist and are not terminating, ready or not (the scale subresource's status path).
    */
   replicas?: number;
   /**
-   * Workers the operator wants now: spec.replicas, or the autoscaler's decision.
+   * Workers the operator wants now: spec.replicas, or the autoscaler's decision (which it writes to the Deployment, not to spec.replicas).
    */
   desiredReplicas?: number;
   /**
    * Worker pods that are ready.
    */
   readyReplicas?: number;
+  /**
+   * Worker pods that exist and are not ready yet: Pending (not scheduled, pulling the image, waiting for a Secret) or starting. The autoscaler counts them as capacity, so a slow start never adds replicas.
+   */
+  startingReplicas?: number;
+  /**
+   * Worker pods told to stop that are still finishing or handing back their batches (within terminationGracePeriodSeconds). Not counted in replicas.
+   */
+  terminatingReplicas?: number;
   queueDepth?: QueueDepth;
   /**
    * Consumers attached to the pool's queues, summed over the queues.
    */
   consumers?: number;
   /**
-   * When the number of workers last changed.
+   * When the operator last changed the number of workers.
    */
   lastScaleTime?: string;
+  /**
+   * Why the number of workers last changed, CamelCase: Activated (from zero), ScaledUp, ScaledDown, ScaledToZero, or Replicas (spec.replicas changed, without autoscaling).
+   */
+  lastScaleReason?: string;
+  /**
+   * The last change for people, e.g. "2 → 5 workers: 23 messages (20 ready, 3 unacknowledged) at 5 per worker".
+   */
+  lastScaleMessage?: string;
   /**
    * Label selector of the worker pods, in string form (the scale subresource's selector path, used by an HorizontalPodAutoscaler).
    */
   selector?: string;
   /**
-   * Current conditions, one per type, e.g. Ready, ScalingActive, ScalingLimited (metav1.Condition).
+   * Current conditions, one per type (metav1.Condition): Ready (the desired workers are ready), ScalingActive (the autoscaler reads the depth; False with DepthUnavailable while the broker cannot be read, or AutoscalingOff), ScalingLimited (minReplicas or maxReplicas holds the count), QueuesFound (False with QueueNotFound while a queue does not exist on the broker).
    *
    * @maxItems 16
    */

@@ -44,6 +44,7 @@ describe('parseOperatorConfig: defaults', () => {
       },
       maxInFlightPerRun: 100,
       reconcileConcurrency: 16,
+      workerPools: { statisticsIntervalMs: 5_000 },
       statusIntervalMs: 5_000,
       waitPollMs: 5_000,
       metricsHost: '127.0.0.1',
@@ -55,6 +56,7 @@ describe('parseOperatorConfig: defaults', () => {
         clickhouseUrl: SECRET_ENV.CLICKHOUSE_URL,
         gcsEndpoint: undefined,
         databaseUrl: undefined,
+        rabbitmqManagementUrl: undefined,
       },
     });
     assert.deepEqual([...chains.keys()], ['local', 'ethereum', 'op', 'base', 'matic']);
@@ -368,6 +370,7 @@ describe('describeOperatorConfig: what may be logged', () => {
         ETH_RPC_URL: 'https://user:rpc-pass@eth.example:8443/v2/api-key-123?token=q',
         GCS_ENDPOINT: 'http://gcs:gcs-pass@127.0.0.1:4443',
         DATABASE_URL: 'postgres://runner:pg-pass@127.0.0.1:5432/runs',
+        RABBITMQ_MANAGEMENT_URL: 'http://runner:mgmt-pass@127.0.0.1:15672',
       },
       MINIMAL,
     );
@@ -380,6 +383,7 @@ describe('describeOperatorConfig: what may be logged', () => {
       'rpc-pass',
       'gcs-pass',
       'pg-pass',
+      'mgmt-pass',
       'api-key-123',
       'token=q',
       'user:',
@@ -392,6 +396,7 @@ describe('describeOperatorConfig: what may be logged', () => {
       clickhouseUrl: 'http://default:***@127.0.0.1:8123/',
       gcsEndpoint: 'http://gcs:***@127.0.0.1:4443/',
       databaseUrl: 'postgres://runner:***@127.0.0.1:5432/runs',
+      rabbitmqManagementUrl: 'http://runner:***@127.0.0.1:15672/',
     });
     assert.deepEqual(described.chains, ['local', 'ethereum', 'op', 'base', 'matic']);
     assert.equal(described.lakeUrl, 'gs://lake/dev');

@@ -1,11 +1,13 @@
 // make demo: the main job end to end on the local stack, through the operator.
 //
 // `make demo` first runs `make deploy` (the operator in the stack's cluster, as its own
-// ServiceAccount, two replicas with a leader). Then: token transfers on anvil; the three
-// example ModelRuns of examples/demo/ applied at once with kubectl (ingest, erc20_transfers,
-// erc20_balances over the same blocks); `kubectl get modelruns` while the cluster schedules
-// them (the transfers run waits for the ingested logs, the balances run for the transfers);
-// a check of the lake against the transfers made on chain; and where everything is.
+// ServiceAccount, two replicas with a leader, and the default WorkerPools). Then: token
+// transfers on anvil; the three example ModelRuns of examples/demo/ applied at once with
+// kubectl (ingest and erc20_balances as Indexed Jobs, erc20_transfers through its queue and the
+// WorkerPool that scales up from zero for it); `kubectl get modelruns` and `kubectl get
+// workerpools` while the cluster schedules them (the transfers run waits for the ingested
+// logs, the balances run for the transfers); a check of the lake against the transfers made on
+// chain; and where everything is.
 // Re-running it is safe: each run makes new transfers over new blocks.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,6 +22,8 @@ const CHAIN = 'local';
 const NAMESPACE = 'default';
 const SINK_ENV = 'local';
 const MANIFESTS = ['ingest', 'erc20-transfers', 'erc20-balances'];
+/** The default pool that serves the transfers run's queue (deploy/default-workerpools.yaml). */
+const DEMO_POOL = 'local-backfill-nonreads';
 const step = (text: string) => console.log(`\n▶ ${text}`);
 
 const env = stackEnv();
@@ -54,11 +58,16 @@ for (const file of MANIFESTS) {
   process.stdout.write(`  ${await kubectlOk(['apply', '-f', '-'], { input: manifest })}`);
 }
 
-step('kubectl get modelruns: the cluster plans, waits for inputs, runs the Jobs');
+step(
+  'kubectl get modelruns, workerpools: the cluster plans, waits for inputs, runs Jobs and scales the pool',
+);
 const deadline = Date.now() + 300_000;
 let last = '';
 for (;;) {
-  const table = await kubectlOk(['get', 'modelruns', '-n', NAMESPACE, ...names]);
+  const table = [
+    await kubectlOk(['get', 'modelruns', '-n', NAMESPACE, ...names]),
+    await kubectlOk(['get', 'workerpools', '-n', NAMESPACE, DEMO_POOL]),
+  ].join('');
   if (table !== last) {
     console.log(`  [${new Date().toISOString().slice(11, 19)}]\n${table.replace(/^/gm, '    ').trimEnd()}`);
     last = table;
@@ -128,5 +137,8 @@ console.log(
 console.log(`  Kafka:    topic ${SINK_ENV}-${CHAIN}-sink on ${env.KAFKA_BROKERS}`);
 console.log(
   `  runs:     kubectl get modelruns -n ${NAMESPACE}; kubectl describe modelrun ${names[1]} -n ${NAMESPACE}   (KUBECONFIG=${env.KUBECONFIG})`,
+);
+console.log(
+  `  workers:  kubectl get workerpools -n ${NAMESPACE} -o wide (${DEMO_POOL} scales back to 0 after its cooldown)`,
 );
 console.log('\n✔ demo complete');

@@ -20,6 +20,7 @@ import { fieldManagerFor, MODEL_RUN } from '../crds/kinds.ts';
 import type { ModelRunPorts, ModelRunSettings } from '../controllers/modelrun/modelRunPorts.ts';
 import { chainReader } from './chainReader.ts';
 import type { Informer } from './runtime/index.ts';
+import { eventsPort } from './eventsPort.ts';
 
 export interface ModelRunWiring {
   kube: KubeClients;
@@ -95,14 +96,7 @@ export function modelRunPorts(wiring: ModelRunWiring): ModelRunPorts {
     },
     queues: wiring.dispatcher,
     tips: chainReader(wiring.rpcUrls, wiring.settings.chains, log),
-    events: {
-      record: (run, type, reason, note) => {
-        void wiring.events.record(
-          { ...run, apiVersion: runs.apiVersion, kind: 'ModelRun' },
-          { type, reason, note, action: 'Reconcile' },
-        );
-      },
-    },
+    events: eventsPort(wiring.events, { apiVersion: runs.apiVersion, kind: 'ModelRun' }, 'Reconcile'),
     settings: wiring.settings,
     clock: () => new Date(),
     log,

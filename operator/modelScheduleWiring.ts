@@ -20,6 +20,7 @@ import type {
 import { EXPIRED_BY_ANNOTATION, isOwnedBy } from '../controllers/planning/scheduledRuns.ts';
 import { chainReader } from './chainReader.ts';
 import type { Informer } from './runtime/index.ts';
+import { eventsPort } from './eventsPort.ts';
 
 export interface ModelScheduleWiring {
   kube: KubeClients;
@@ -85,14 +86,11 @@ export function modelSchedulePorts(wiring: ModelScheduleWiring): ModelSchedulePo
     },
     markers: wiring.markers,
     chains: chainReader(wiring.rpcUrls, wiring.settings.chains, log),
-    events: {
-      record: (schedule, type, reason, note) => {
-        void wiring.events.record(
-          { ...schedule, apiVersion: schedules.apiVersion, kind: 'ModelSchedule' },
-          { type, reason, note, action: 'Schedule' },
-        );
-      },
-    },
+    events: eventsPort(
+      wiring.events,
+      { apiVersion: schedules.apiVersion, kind: 'ModelSchedule' },
+      'Schedule',
+    ),
     settings: wiring.settings,
     clock: () => new Date(),
     log,

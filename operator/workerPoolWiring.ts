@@ -19,6 +19,7 @@ import { POOL_LABEL } from '../controllers/planning/workerPoolDeployment.ts';
 import type { WorkerPoolPorts, WorkerPoolSettings } from '../controllers/workerpool/workerPoolPorts.ts';
 import type { WorkerPoolMetrics } from './workerPoolMetrics.ts';
 import { keyOf, type Informer } from './runtime/index.ts';
+import { eventsPort } from './eventsPort.ts';
 
 export interface WorkerPoolWiring {
   kube: KubeClients;
@@ -87,14 +88,7 @@ export function workerPoolPorts(wiring: WorkerPoolWiring): WorkerPoolPorts {
       queues: (maxAgeMs) => managementApi.workQueueStats(maxAgeMs),
       unackedByConnection: (maxAgeMs) => managementApi.unackedByConnectionName(maxAgeMs),
     },
-    events: {
-      record: (pool, type, reason, note) => {
-        void wiring.events.record(
-          { ...pool, apiVersion: pools.apiVersion, kind: 'WorkerPool' },
-          { type, reason, note, action: 'Scale' },
-        );
-      },
-    },
+    events: eventsPort(wiring.events, { apiVersion: pools.apiVersion, kind: 'WorkerPool' }, 'Scale'),
     metrics: wiring.metrics,
     settings: wiring.settings,
     clock: () => new Date(),

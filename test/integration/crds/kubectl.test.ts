@@ -114,6 +114,7 @@ const poolStatus = {
   replicas: 2,
   desiredReplicas: 3,
   readyReplicas: 2,
+  startingReplicas: 1,
   queueDepth: { ready: 7, unacked: 2, total: 9 },
   consumers: 2,
   selector: 'modelrunner.io/workerpool=ethereum-realtime-reads',
@@ -213,13 +214,13 @@ describe('printer columns', () => {
     assert.deepEqual([row['LAG SECONDS'], row.PROCESSED, row.COVERAGE], ['900', '21000000', '99.5']);
   });
 
-  test('kubectl get wp shows queues, desired and ready workers and the queue depth', async () => {
+  test('kubectl get wp shows queues, desired, ready and starting workers and the queue depth', async () => {
     const table = singleTable(await kubectlOk(['get', 'wp'], { namespace }));
-    assert.deepEqual(table.headers, ['NAME', 'QUEUES', 'DESIRED', 'READY', 'DEPTH', 'AGE']);
+    assert.deepEqual(table.headers, ['NAME', 'QUEUES', 'DESIRED', 'READY', 'STARTING', 'DEPTH', 'AGE']);
     const row = table.rows[0]!;
     assert.deepEqual(
-      [row.NAME, row.QUEUES, row.DESIRED, row.READY, row.DEPTH],
-      ['ethereum-realtime-reads', '["ethereum_realtime_reads"]', '3', '2', '9'],
+      [row.NAME, row.QUEUES, row.DESIRED, row.READY, row.STARTING, row.DEPTH],
+      ['ethereum-realtime-reads', '["ethereum_realtime_reads"]', '3', '2', '1', '9'],
     );
   });
 

@@ -423,9 +423,9 @@ const CASES: InvalidCase[] = [
     expect: ['spec.prefetch', 'should be greater than or equal to 1'],
   },
   {
-    name: 'WorkerPool polling the queue every second',
-    manifest: workerPool({ autoscaling: { pollIntervalSeconds: 1 } }),
-    expect: ['spec.autoscaling.pollIntervalSeconds', 'should be greater than or equal to 5'],
+    name: 'WorkerPool polling the queue more often than every second',
+    manifest: workerPool({ autoscaling: { pollIntervalSeconds: 0 } }),
+    expect: ['spec.autoscaling.pollIntervalSeconds', 'should be greater than or equal to 1'],
   },
 ];
 

@@ -11,6 +11,7 @@ import { after, before, test } from 'node:test';
 import type { ModelRunBatchRow, ModelRunRow } from '../../../contract/runHistory.ts';
 import type { ModelRun } from '../../../crds/generated/types.ts';
 import { AnvilSession } from '../../../devtools/anvil/erc20Scenario.ts';
+import { INGEST_MANIFEST } from '../../../models/manifests.ts';
 import { repoRoot, stackEnv } from '../../../devtools/stackEnv.ts';
 import { TcpProxy } from '../worker/tcpProxy.ts';
 import { BATCH_SIZE, HistoryTestWorld, type OperatorProcess } from './operatorHarness.ts';
@@ -34,7 +35,7 @@ function expectedRunRow(run: ModelRun, reason: string | null): ModelRunRow {
     namespace: world.namespace,
     name: run.metadata!.name!,
     model: 'ingest',
-    version: 'v1',
+    version: `v${INGEST_MANIFEST.version}`,
     chain: 'local',
     executor: 'job',
     queue: null,

@@ -98,7 +98,14 @@ for (const executor of ['queue', 'job'] as const) {
       await world.applyRun({ metadata: { name: 'transfers' }, spec: spec('erc20_transfers') });
       const transfers = await world.waitForPhase('transfers', ['Succeeded', 'Failed', 'Expired'], 240_000);
       assertFinishedAllDone(transfers, batchCount());
-      assert.equal(transfers.status?.blocksModeled, blocks.end - blocks.start + 1);
+      // A batch counts as modeled when this run's attempt wrote it. A Job pod replaced after its
+      // batch was committed (a busy machine) finds it complete and reports it skipped instead.
+      const blocksPerBatch = (blocks.end - blocks.start + 1) / batchCount();
+      assert.equal(
+        transfers.status?.blocksModeled,
+        (transfers.status?.batches?.succeeded ?? 0) * blocksPerBatch,
+      );
+      assert.ok((transfers.status?.batches?.succeeded ?? 0) > 0, 'the run modeled its batches itself');
     });
 
     it('the lake holds exactly the transfers made on chain, and every batch is committed by its markers', async () => {

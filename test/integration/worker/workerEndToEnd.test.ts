@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import { INGESTION_ROOT_PATHS, modelOutputRootPath } from '../../../dataplane/paths.ts';
 import { AnvilSession, runErc20Scenario, type Erc20Scenario } from '../../../devtools/anvil/erc20Scenario.ts';
 import { stackEnv } from '../../../devtools/stackEnv.ts';
+import { modelRegistry } from '../../../models/registry.ts';
 import { type ConsumedRecord, deleteTopic, readAllRecords } from './support.ts';
 import type { WorkerProcess } from './workerProcess.ts';
 import { BATCH_SIZE, batchStart, WorkerTestWorld } from './workerHarness.ts';
@@ -90,7 +91,7 @@ test('ingest then erc20_transfers: files, markers, Kafka rows and progress match
   assert.equal(new Set(records.map((record) => record.key)).size, records.length);
   for (const record of records) {
     assert.equal(record.headers.run, 'worker-test/run-1');
-    assert.equal(record.headers.version, '1');
+    assert.equal(record.headers.version, String(modelRegistry.get(record.headers.model!).version));
     assert.match(record.headers.batch!, new RegExp(`^${world.chain}/${record.headers.model}/\\d+$`));
     assert.ok(
       record.key.startsWith(`${record.headers.model}:${record.headers.dataset}:${world.chain}:`),

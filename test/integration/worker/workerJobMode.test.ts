@@ -9,6 +9,7 @@ import { AnvilSession } from '../../../devtools/anvil/erc20Scenario.ts';
 import { stackEnv } from '../../../devtools/stackEnv.ts';
 import { WorkerProcess } from './workerProcess.ts';
 import { BATCH_SIZE, batchStart, WorkerTestWorld } from './workerHarness.ts';
+import { modelRegistry } from '../../../models/registry.ts';
 
 let world: WorkerTestWorld;
 let firstStart: number;
@@ -23,7 +24,7 @@ function runOver(name: string, model: string, first: number, batches: number): R
   return {
     runId: world.runOf(name).runId,
     model,
-    version: 1,
+    version: modelRegistry.get(model).version,
     chain: world.chain,
     range: {
       minBlock: firstStart + first * BATCH_SIZE,

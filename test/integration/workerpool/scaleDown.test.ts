@@ -57,6 +57,13 @@ test('4 workers, 2 of them busy, scaled down to 2: the idle ones go, no batch is
     },
     { timeoutMs: 30_000, intervalMs: 200, describe: () => world.describe('busy') },
   );
+  // The management API shows deliveries seconds late (docs/custom-resources.md): the pool can
+  // only keep the busy workers once its readings show them busy. Wait for that, then let it go.
+  await pollUntil(
+    "the pool's reading to show the 2 unacked batches",
+    async () => (await world.pool('busy')).status?.queueDepth?.unacked === 2,
+    { timeoutMs: 30_000, describe: () => world.describe('busy') },
+  );
   // Let the pool go: 2 messages in flight at 1 per worker ask for 2 workers.
   await world.patchPool('busy', { minReplicas: 0 });
   await world.waitForDecision('busy', 2, 20_000);

@@ -42,6 +42,9 @@ elseif previous == 'failed' and outcome ~= 'failed' then
   redis.call('HINCRBY', KEYS[1], 'failed', -1)
   redis.call('HDEL', KEYS[3], ARGV[1])
   counted = 1
+elseif previous == 'skipped' and outcome == 'succeeded' then
+  redis.call('HINCRBY', KEYS[1], 'skipped', -1)
+  counted = 1
 end
 if counted == 1 then
   redis.call('HSET', KEYS[2], ARGV[1], outcome)

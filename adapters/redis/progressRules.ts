@@ -22,12 +22,17 @@ export interface OutcomeChange {
  * - first report: count it;
  * - the same outcome again: nothing (idempotent);
  * - failed, then succeeded or skipped (the operator re-enqueued it): move it;
- * - succeeded or skipped, then anything: nothing (its markers are written; a late failure
+ * - skipped, then succeeded: move it. Two attempts overlapped (a Job pod replaced while its
+ *   batch was being committed): the second found the markers complete and said so first, but
+ *   this run's attempt did write the batch, and the run's modeled blocks say so;
+ * - succeeded or skipped, then anything else: nothing (its markers are written; a late failure
  *   report from a duplicate delivery must not undo that).
  */
 export function outcomeChange(previous: BatchOutcome | undefined, next: BatchOutcome): OutcomeChange {
   if (previous === undefined) return { counted: true, increment: next };
   if (previous === next) return { counted: false };
   if (previous === 'failed') return { counted: true, decrement: 'failed', increment: next };
+  if (previous === 'skipped' && next === 'succeeded')
+    return { counted: true, decrement: 'skipped', increment: 'succeeded' };
   return { counted: false };
 }

@@ -24,7 +24,6 @@ import { repoRoot, stackEnv } from '../../devtools/stackEnv.ts';
 import { createTestNamespace, deleteTestNamespace, installCrds } from './crds.ts';
 import { isProcessAlive, kubeClients, LOCAL_POD_RUNNER, pollUntil } from './kube.ts';
 import { freePort } from './freePort.ts';
-import { management } from './rabbitManagement.ts';
 import { uniqueIdentifier, uniqueName } from './names.ts';
 
 const NODE = join(repoRoot, 'node_modules/.bin/node');

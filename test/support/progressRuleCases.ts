@@ -30,7 +30,11 @@ export const OUTCOME_CASES: readonly OutcomeCase[] = [
   },
   { previous: 'succeeded', next: 'failed', change: { counted: false } },
   { previous: 'succeeded', next: 'skipped', change: { counted: false } },
-  { previous: 'skipped', next: 'succeeded', change: { counted: false } },
+  {
+    previous: 'skipped',
+    next: 'succeeded',
+    change: { counted: true, decrement: 'skipped', increment: 'succeeded' },
+  },
   { previous: 'skipped', next: 'failed', change: { counted: false } },
 ];
 

@@ -24,7 +24,8 @@ function runOver(name: string, model: string, first: number, batches: number): R
   return {
     runId: world.runOf(name).runId,
     model,
-    version: modelRegistry.get(model).version,
+    // An unknown model is a case of its own below: its version does not matter.
+    version: modelRegistry.has(model) ? modelRegistry.get(model).version : 1,
     chain: world.chain,
     range: {
       minBlock: firstStart + first * BATCH_SIZE,

@@ -50,6 +50,8 @@ import { type MeasuredProcess, assertGnuTime, startMeasured } from './measuredPr
 
 const RUNS = Number(process.env.BENCH_OPERATOR_RUNS ?? 1_000);
 const APPLY_WITH_KUBECTL = process.env.BENCH_OPERATOR_APPLY === 'kubectl';
+/** The operator's reconcileConcurrency; unset: its default. */
+const RECONCILE_CONCURRENCY = process.env.BENCH_OPERATOR_CONCURRENCY;
 const APPLY_CONCURRENCY = 32;
 const BATCH_SIZE = 100; // the local chain's
 const STATUS_INTERVAL_SECONDS = 5; // the operator's default
@@ -102,18 +104,28 @@ class WriteCounter {
   async start(): Promise<void> {
     const client = listWatchClient(kube.config);
     const query = { ...MODEL_RUN, namespace };
-    const { resourceVersion } = await client.list<ModelRun>(query);
+    let { resourceVersion } = await client.list<ModelRun>(query);
     let opened: () => void = () => undefined;
     const open = new Promise<void>((resolve) => (opened = resolve));
-    this.#done = client
-      .watch<ModelRun>(
-        query,
-        { resourceVersion, timeoutSeconds: 3_600, signal: this.#abort.signal, onOpen: () => opened() },
-        (event) => this.#onEvent(event),
-      )
-      .catch((error: unknown) => {
-        if (!this.#abort.signal.aborted) log(`the write-counting watch failed: ${(error as Error).message}`);
-      });
+    // The server ends a watch when it likes (a busy API server does, minutes in): resume from the
+    // last event seen, so no write goes uncounted.
+    this.#done = (async () => {
+      while (!this.#abort.signal.aborted) {
+        await client.watch<ModelRun>(
+          query,
+          { resourceVersion, timeoutSeconds: 3_600, signal: this.#abort.signal, onOpen: () => opened() },
+          (event) => {
+            resourceVersion = event.object.metadata?.resourceVersion ?? resourceVersion;
+            this.#onEvent(event);
+          },
+        );
+        if (this.#abort.signal.aborted) break;
+        log(`the write-counting watch ended; resuming at ${resourceVersion}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    })().catch((error: unknown) => {
+      if (!this.#abort.signal.aborted) log(`the write-counting watch failed: ${(error as Error).message}`);
+    });
     await open;
   }
 
@@ -224,13 +236,14 @@ function startOperator(lakeDir: string): MeasuredProcess {
       REDIS_URL: env.REDIS_URL,
       CLICKHOUSE_URL: env.CLICKHOUSE_URL,
       ETH_RPC_URL: env.ETH_RPC_URL,
-      // The heap cap of deploy/operator.yaml.
-      NODE_OPTIONS: '--max-old-space-size=192',
+      // The V8 settings of deploy/operator.yaml.
+      NODE_OPTIONS: '--max-old-space-size=192 --max-semi-space-size=4',
       OPERATOR_CONFIG: stringify({
         lakeUrl: lakeDir,
         clickhouseDatabase: database,
         progressPrefix: redisPrefix,
         statusIntervalSeconds: STATUS_INTERVAL_SECONDS,
+        ...(RECONCILE_CONCURRENCY ? { reconcileConcurrency: Number(RECONCILE_CONCURRENCY) } : {}),
       }),
       WATCH_NAMESPACE: namespace,
       POD_NAMESPACE: namespace,

@@ -3,7 +3,8 @@
 // never meet another run's.
 import { stackEnv } from './stackEnv.ts';
 
-async function management(method: string, path: string, body?: unknown): Promise<void> {
+/** Calls the stack's management API; 404 is an answer (the caller checks), other failures throw. */
+export async function management(method: string, path: string, body?: unknown): Promise<Response> {
   const base = new URL(stackEnv().RABBITMQ_MANAGEMENT_URL);
   const authorization = `Basic ${Buffer.from(`${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`).toString('base64')}`;
   base.username = '';
@@ -13,8 +14,10 @@ async function management(method: string, path: string, body?: unknown): Promise
     headers: { authorization, 'content-type': 'application/json' },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
-  if (!response.ok && response.status !== 404)
-    throw new Error(`management API ${method} ${path}: ${response.status}`);
+  if (!response.ok && response.status !== 404) {
+    throw new Error(`management API ${method} ${path}: ${response.status} ${await response.text()}`);
+  }
+  return response;
 }
 
 /** Creates the vhost (idempotent) and lets the stack's user do everything in it. */

@@ -35,17 +35,19 @@ async function printRuns(client: pg.Client, command: RunsCommand, now: Date): Pr
     }
     return 0;
   }
+  // One snapshot: the operator writes a run, its transitions and its batches in one transaction.
+  await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   const run = await findRun(client, command.run);
   if (!run) {
+    await client.query('ROLLBACK');
     const which =
       'uid' in command.run ? `uid ${command.run.uid}` : `${command.run.namespace}/${command.run.name}`;
     console.error(`model-runner: the run history has no run ${which}`);
     return 1;
   }
-  const [transitions, batches] = await Promise.all([
-    runTransitions(client, run.uid),
-    runBatches(client, run.uid),
-  ]);
+  const transitions = await runTransitions(client, run.uid);
+  const batches = await runBatches(client, run.uid);
+  await client.query('COMMIT');
   console.log(
     command.json
       ? JSON.stringify({ run, transitions, batches }, null, 2)

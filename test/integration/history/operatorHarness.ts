@@ -231,12 +231,19 @@ export class HistoryTestWorld {
     transitions: ModelRunTransitionRow[];
     batches: ModelRunBatchRow[];
   }> {
-    const [run, transitions, batches] = await Promise.all([
-      findRun(this.database.pool, { uid }),
-      runTransitions(this.database.pool, uid),
-      runBatches(this.database.pool, uid),
-    ]);
-    return { run, transitions, batches };
+    // One snapshot: the mirror writes a run, its transitions and its batches in one
+    // transaction, and three reads on different connections could straddle its commit.
+    const client = await this.database.pool.connect();
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const run = await findRun(client, { uid });
+      const transitions = await runTransitions(client, uid);
+      const batches = await runBatches(client, uid);
+      await client.query('COMMIT');
+      return { run, transitions, batches };
+    } finally {
+      client.release();
+    }
   }
 
   /** Waits until the run's history satisfies `done`. */

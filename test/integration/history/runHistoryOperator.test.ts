@@ -211,10 +211,20 @@ test('a run deleted by its TTL keeps its rows', async () => {
   assert.equal(run.status?.phase, 'Succeeded', world.describe(run));
   await world.waitUntilGone('hist-ttl');
   // The deletion reached the mirror and was written: the rows are still the finished run's.
-  const seen = operator.lines.length;
-  await world.waitForHistory('a write after the deletion', uids.get('hist-ttl')!, () =>
-    operator.lines.slice(seen).some((line) => line.msg === 'run history written'),
-  );
+  // (The write may come before the test sees the run gone: compare the operator's own times.)
+  const uid = uids.get('hist-ttl')!;
+  await world.waitForHistory('a write after the deletion', uid, () => {
+    const deletedAt = operator.lines.find(
+      (line) => line.msg === 'run deleted: its queued batches are cancelled' && line.runUid === uid,
+    )?.time;
+    return (
+      typeof deletedAt === 'number' &&
+      operator.lines.some(
+        (line) =>
+          line.msg === 'run history written' && typeof line.time === 'number' && line.time >= deletedAt,
+      )
+    );
+  });
   const history = await world.history(uids.get('hist-ttl')!);
   assert.deepEqual(history.run, expectedRunRow(run, 'AllBatchesComplete'));
   assert.deepEqual(history.transitions, expectedTransitions(run, 'Succeeded', 'AllBatchesComplete'));

@@ -32,6 +32,7 @@ import {
   OperatorConfigError,
   parseOperatorConfig,
 } from './operatorConfig.ts';
+import { chainReader } from './chainReader.ts';
 import { modelRunPorts } from './modelRunWiring.ts';
 import { openRunHistory } from './history/runHistoryWiring.ts';
 import { modelSchedulePorts } from './modelScheduleWiring.ts';
@@ -44,7 +45,6 @@ import {
   controllerOwnerKeys,
   createOperatorMetrics,
   informerRestartHook,
-  parseObjectKey,
   startOperatorMetricsServer,
 } from './runtime/index.ts';
 import { namespaceFilter } from './namespaceFilter.ts';
@@ -126,6 +126,8 @@ async function main(): Promise<void> {
   const dispatcher = new BatchDispatcher(rabbit, log);
   const events = new EventRecorder({ events: kube.events, reportingInstance: config.identity, log });
   const progress = new RunProgressStore(redis, { prefix: config.progressPrefix });
+  // Both controllers read the chains through one reader: one RPC client and tip cache per chain.
+  const chainReads = chainReader(config.rpcUrls, config.chains, log);
   const workerSettings = {
     image: config.worker.image,
     secretName: config.worker.secretName,
@@ -141,7 +143,7 @@ async function main(): Promise<void> {
       markers,
       progress,
       dispatcher,
-      rpcUrls: config.rpcUrls,
+      chainReads,
       settings: {
         chains: config.chains,
         worker: workerSettings,
@@ -162,8 +164,7 @@ async function main(): Promise<void> {
         keysFor: controllerOwnerKeys({ apiVersion: `${API_GROUP}/${API_VERSION}`, kind: 'ModelRun' }),
       },
     ],
-    reconcile: async (key, _signal, reconcileLog) =>
-      served.allows(parseObjectKey(key).namespace) ? controller.reconcile(key, reconcileLog) : undefined,
+    reconcile: served.guard((key, _signal, reconcileLog) => controller.reconcile(key, reconcileLog)),
     concurrency: config.reconcileConcurrency,
   });
 
@@ -185,7 +186,7 @@ async function main(): Promise<void> {
       runCache,
       events,
       markers,
-      rpcUrls: config.rpcUrls,
+      chainReads,
       settings: { chains: config.chains, statusIntervalMs: config.statusIntervalMs },
       log,
     }),
@@ -199,10 +200,7 @@ async function main(): Promise<void> {
         keysFor: controllerOwnerKeys({ apiVersion: `${API_GROUP}/${API_VERSION}`, kind: 'ModelSchedule' }),
       },
     ],
-    reconcile: async (key, _signal, reconcileLog) =>
-      served.allows(parseObjectKey(key).namespace)
-        ? scheduleController.reconcile(key, reconcileLog)
-        : undefined,
+    reconcile: served.guard((key, _signal, reconcileLog) => scheduleController.reconcile(key, reconcileLog)),
     concurrency: 2,
   });
 
@@ -283,8 +281,7 @@ async function main(): Promise<void> {
       },
       { informer: poolPodCache, keysFor: poolKeysOfLabelled },
     ],
-    reconcile: async (key, _signal, reconcileLog) =>
-      served.allows(parseObjectKey(key).namespace) ? poolController.reconcile(key, reconcileLog) : undefined,
+    reconcile: served.guard((key, _signal, reconcileLog) => poolController.reconcile(key, reconcileLog)),
     concurrency: 2,
   });
   // ---- end of the WorkerPool controller ----------------------------------------------------------

@@ -1,6 +1,6 @@
 // The ModelRun controller's ports, served by the real clients: the Kubernetes API (through
 // adapters/kube), RabbitMQ (one shared connection), Redis (the run ledger), ClickHouse (the
-// markers) and the chains' JSON-RPC endpoints (the safe tip, through chainReader.ts).
+// markers) and the chains' JSON-RPC endpoints (the safe tip, through the shared chainReader.ts).
 import type { V1Job } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import {
@@ -18,7 +18,7 @@ import type { MarkerStore } from '../dataplane/markers.ts';
 import type { ModelRun } from '../crds/generated/types.ts';
 import { fieldManagerFor, MODEL_RUN } from '../crds/kinds.ts';
 import type { ModelRunPorts, ModelRunSettings } from '../controllers/modelrun/modelRunPorts.ts';
-import { chainReader } from './chainReader.ts';
+import type { ChainReader } from '../controllers/modelschedule/modelSchedulePorts.ts';
 import type { Informer } from './runtime/index.ts';
 import { eventsPort } from './eventsPort.ts';
 
@@ -30,7 +30,8 @@ export interface ModelRunWiring {
   markers: MarkerStore;
   progress: RunProgressStore;
   dispatcher: BatchDispatcher;
-  rpcUrls: ReadonlyMap<string, string>;
+  /** The operator's one reader of the chains (chainReader.ts): one client and tip cache per chain. */
+  chainReads: ChainReader;
   settings: ModelRunSettings;
   log: Logger;
 }
@@ -80,22 +81,22 @@ export function modelRunPorts(wiring: ModelRunWiring): ModelRunPorts {
     markers: wiring.markers,
     ledger: {
       outcomes: (uid) => progress.readOutcomes(uid),
-      failures: async (uid) => {
+      progress: async (uid) => {
         const read = await progress.readProgress(uid);
-        return new Map(
+        const failures = new Map(
           read.failedBatches.map((failure) => [
             failure.batchId,
             { error: failure.error, attempt: failure.attempt, failedAt: failure.failedAt },
           ]),
         );
+        return read.lastProgressAt ? { failures, lastProgressAt: read.lastProgressAt } : { failures };
       },
-      lastProgressAt: async (uid) => (await progress.readProgress(uid)).lastProgressAt,
       dispatched: (uid) => progress.readDispatched(uid),
       recordDispatched: (uid, ids) => progress.recordDispatched(uid, ids),
       markCancelled: (uid) => progress.markCancelled(uid),
     },
     queues: wiring.dispatcher,
-    tips: chainReader(wiring.rpcUrls, wiring.settings.chains, log),
+    tips: wiring.chainReads,
     events: eventsPort(wiring.events, { apiVersion: runs.apiVersion, kind: 'ModelRun' }, 'Reconcile'),
     settings: wiring.settings,
     clock: () => new Date(),

@@ -14,11 +14,11 @@ import type { MarkerStore } from '../dataplane/markers.ts';
 import type { ModelRun, ModelSchedule } from '../crds/generated/types.ts';
 import { fieldManagerFor, MODEL_SCHEDULE } from '../crds/kinds.ts';
 import type {
+  ChainReader,
   ModelSchedulePorts,
   ModelScheduleSettings,
 } from '../controllers/modelschedule/modelSchedulePorts.ts';
 import { EXPIRED_BY_ANNOTATION, isOwnedBy } from '../controllers/planning/scheduledRuns.ts';
-import { chainReader } from './chainReader.ts';
 import type { Informer } from './runtime/index.ts';
 import { eventsPort } from './eventsPort.ts';
 
@@ -30,7 +30,8 @@ export interface ModelScheduleWiring {
   runCache: Informer<ModelRun>;
   events: EventRecorder;
   markers: MarkerStore;
-  rpcUrls: ReadonlyMap<string, string>;
+  /** The operator's one reader of the chains (chainReader.ts): one client and tip cache per chain. */
+  chainReads: ChainReader;
   settings: ModelScheduleSettings;
   log: Logger;
 }
@@ -85,7 +86,7 @@ export function modelSchedulePorts(wiring: ModelScheduleWiring): ModelSchedulePo
       },
     },
     markers: wiring.markers,
-    chains: chainReader(wiring.rpcUrls, wiring.settings.chains, log),
+    chains: wiring.chainReads,
     events: eventsPort(
       wiring.events,
       { apiVersion: schedules.apiVersion, kind: 'ModelSchedule' },

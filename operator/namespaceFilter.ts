@@ -5,12 +5,23 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { ListWatchClient } from '../adapters/kube/index.ts';
 import type { Logger } from 'pino';
-import { Informer } from './runtime/index.ts';
+import { Informer, parseObjectKey } from './runtime/index.ts';
+
+type Reconcile<T> = (key: string, signal: AbortSignal, log: Logger) => Promise<T>;
 
 export interface NamespaceFilter {
-  allows(namespace: string): boolean;
+  /** The reconcile, skipped for keys of namespaces outside. */
+  guard<T>(reconcile: Reconcile<T>): Reconcile<T | undefined>;
   start(): void;
   stop(): Promise<void>;
+}
+
+function guarded<T>(
+  allows: (namespace: string) => boolean,
+  reconcile: Reconcile<T>,
+): Reconcile<T | undefined> {
+  return async (key, signal, log) =>
+    allows(parseObjectKey(key).namespace) ? reconcile(key, signal, log) : undefined;
 }
 
 export function namespaceFilter(
@@ -19,15 +30,20 @@ export function namespaceFilter(
   log: Logger,
 ): NamespaceFilter {
   if (selector === undefined)
-    return { allows: () => true, start: () => undefined, stop: async () => undefined };
+    return {
+      guard: (reconcile) => reconcile,
+      start: () => undefined,
+      stop: async () => undefined,
+    };
   const namespaces = new Informer<KubernetesObject>({
     name: 'namespaces',
     resource: { group: '', version: 'v1', plural: 'namespaces', labelSelector: selector },
     client,
     log,
   });
+  const allows = (namespace: string) => namespaces.get('', namespace) !== undefined;
   return {
-    allows: (namespace) => namespaces.get('', namespace) !== undefined,
+    guard: (reconcile) => guarded(allows, reconcile),
     start: () => namespaces.start(),
     stop: () => namespaces.stop(),
   };

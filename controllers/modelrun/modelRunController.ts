@@ -199,10 +199,9 @@ export class ModelRunController {
     request: RunRequest,
   ): Promise<Pick<PlannedRunObservation, 'outcomes' | 'failures' | 'lastProgressAt'>> {
     const uid = request.runId.uid;
-    const [byId, failures, lastProgressAt] = await Promise.all([
+    const [byId, { failures, lastProgressAt }] = await Promise.all([
       this.#ports.ledger.outcomes(uid),
-      this.#ports.ledger.failures(uid),
-      this.#ports.ledger.lastProgressAt(uid),
+      this.#ports.ledger.progress(uid),
     ]);
     const outcomes = new Map<number, BatchOutcome>();
     for (const [batchId, outcome] of byId) {

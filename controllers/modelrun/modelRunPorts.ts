@@ -38,8 +38,8 @@ export interface SecretPresence {
 /** What workers reported for a run, and what the operator sent. */
 export interface RunLedger {
   outcomes(runUid: string): Promise<Map<string, BatchOutcome>>;
-  failures(runUid: string): Promise<Map<string, RecordedFailure>>;
-  lastProgressAt(runUid: string): Promise<Date | undefined>;
+  /** The batches failed for good (by batch id) and the time of the latest report, in one read. */
+  progress(runUid: string): Promise<{ failures: Map<string, RecordedFailure>; lastProgressAt?: Date }>;
   dispatched(runUid: string): Promise<Set<string>>;
   recordDispatched(runUid: string, batchIds: readonly string[]): Promise<void>;
   markCancelled(runUid: string): Promise<void>;

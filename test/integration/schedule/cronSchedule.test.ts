@@ -25,6 +25,7 @@ import { Informer } from '../../../operator/runtime/index.ts';
 import { readFileSync } from 'node:fs';
 import { kubeClients, pollUntil } from '../../support/kube.ts';
 import { ScheduleWorld } from './scheduleWorld.ts';
+import { chainReader } from '../../../operator/chainReader.ts';
 
 const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
@@ -54,6 +55,7 @@ before(async () => {
   scheduleCache.start();
   runCache.start();
   await Promise.all([scheduleCache.waitForSync(), runCache.waitForSync()]);
+  const chains = parseChains(JSON.parse(readFileSync(world.chainsFile, 'utf8')));
   const ports = modelSchedulePorts({
     kube,
     schedules: world.schedules,
@@ -62,11 +64,8 @@ before(async () => {
     runCache,
     events: new EventRecorder({ events: kube.events, reportingInstance: 'cron-test', log }),
     markers: world.markers,
-    rpcUrls: new Map(),
-    settings: {
-      chains: parseChains(JSON.parse(readFileSync(world.chainsFile, 'utf8'))),
-      statusIntervalMs: 0,
-    },
+    chainReads: chainReader(new Map(), chains, log),
+    settings: { chains, statusIntervalMs: 0 },
     log,
   });
   controller = new ModelScheduleController({ ...ports, clock: () => now });

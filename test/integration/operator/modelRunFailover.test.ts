@@ -53,8 +53,10 @@ async function keysSentTwice(world: OperatorWorld): Promise<string[]> {
 
 before(async () => {
   const anvil = await new AnvilSession(stackEnv().ETH_RPC_URL).init();
-  if ((await anvil.blockNumber()) < 2_300) await anvil.mine(2_300);
-  firstBatch = Math.floor(((await anvil.blockNumber()) - 2_100) / 100) * 100;
+  // Every range below (the job run's reaches firstBatch + 3,000) is mined before it starts: a
+  // Job is only created once all its batches are behind the tip.
+  if ((await anvil.blockNumber()) < 3_300) await anvil.mine(3_300);
+  firstBatch = Math.floor(((await anvil.blockNumber()) - 3_100) / 100) * 100;
 });
 
 describe('operators die', () => {

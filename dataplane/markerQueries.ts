@@ -247,6 +247,30 @@ FROM (${completeBatchesInnerSql(table, { chain, rootPaths, range })})
 ORDER BY min_block, root_path`;
 }
 
+/**
+ * First blocks of the batches complete in every one of the root paths, as one sorted array: the
+ * compact read of a window (a schedule's, a run's), which holds no per-batch detail.
+ */
+export function batchesCompleteInAllSql(
+  table: MarkersTable,
+  chain: MarkerChain,
+  rootPaths: readonly string[],
+  range?: BlockRange,
+): string {
+  const rootPathCount = new Set(rootPaths).size;
+  const completeBatches = completeBatchesInnerSql(table, { chain, rootPaths, range });
+  // With one root path its complete batches are the answer: no grouping by batch again.
+  const completeInAll =
+    rootPathCount === 1
+      ? completeBatches
+      : `SELECT batch_start
+  FROM (${completeBatches})
+  GROUP BY batch_start
+  HAVING count() = ${sqlUInt('root path count', rootPathCount)}`;
+  return `SELECT arraySort(groupArray(batch_start)) AS batch_starts
+FROM (${completeInAll})`;
+}
+
 /** The root paths with markers on a chain, sorted. */
 export function rootPathsSql(table: MarkersTable, chain: string): string {
   return `SELECT DISTINCT root_path FROM ${tableRef(table)} WHERE chain = ${sqlChain(chain)} ORDER BY root_path`;
@@ -352,7 +376,10 @@ function field(row: JsonRow, name: string): unknown {
 }
 
 function integerField(row: JsonRow, name: string): number {
-  const value = field(row, name);
+  return integerValue(name, field(row, name));
+}
+
+function integerValue(name: string, value: unknown): number {
   const number = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
   assertNonNegativeInteger(`result ${name}`, number);
   return number;
@@ -392,6 +419,12 @@ export function parseCompleteBatchRow(row: JsonRow): CompleteBatch {
     dts: [...dts].sort(),
     rowCount: integerField(row, 'row_count'),
   };
+}
+
+export function parseBatchStartsRow(row: JsonRow): number[] {
+  const starts = field(row, 'batch_starts');
+  if (!Array.isArray(starts)) throw new InvalidValueError('result batch_starts is not a list');
+  return starts.map((start: unknown) => integerValue('batch_starts', start));
 }
 
 export function parsePendingBatchRow(row: JsonRow): PendingBatch {

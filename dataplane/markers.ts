@@ -140,6 +140,8 @@ export interface MarkerStore {
   batchMarkers(chain: string, rootPath: string, minBlock: number): Promise<Marker[]>;
   /** Complete batches per root path (first block in `range` when given), by block. */
   completeBatches(chain: string, rootPaths: readonly string[], range?: BlockRange): Promise<CompleteBatch[]>;
+  /** First blocks of the batches complete in every one of `rootPaths` (in `range` when given), sorted. */
+  batchesCompleteInAll(chain: string, rootPaths: readonly string[], range?: BlockRange): Promise<number[]>;
   /** Ingested (complete in every input) × output root paths, minus complete outputs. */
   pendingBatches(query: PendingBatchesQuery): Promise<PendingBatch[]>;
   /** Per root path and day, what the complete batches cover (days without data omitted). */

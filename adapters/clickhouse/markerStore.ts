@@ -12,6 +12,7 @@ import {
   MARKER_QUERY_SETTINGS,
   type MarkerChain,
   batchMarkersSql,
+  batchesCompleteInAllSql,
   completeBatchMarkersSql,
   completeBatchesSql,
   coverageSql,
@@ -20,6 +21,7 @@ import {
   createDatabaseSql,
   createMarkersTableSql,
   markerInsertRow,
+  parseBatchStartsRow,
   parseCompleteBatchRow,
   parseCoverageRow,
   parseMarkerRow,
@@ -122,6 +124,16 @@ export class ClickHouseMarkerStore implements MarkerStore {
   ): Promise<CompleteBatch[]> {
     const rows = await this.select(completeBatchesSql(this.table, this.chain(chain), rootPaths, range));
     return rows.map(parseCompleteBatchRow);
+  }
+
+  async batchesCompleteInAll(
+    chain: string,
+    rootPaths: readonly string[],
+    range?: BlockRange,
+  ): Promise<number[]> {
+    const rows = await this.select(batchesCompleteInAllSql(this.table, this.chain(chain), rootPaths, range));
+    // An aggregate without GROUP BY answers one row, with an empty list when nothing is complete.
+    return rows.length === 0 ? [] : parseBatchStartsRow(rows[0]!);
   }
 
   async pendingBatches(query: PendingBatchesQuery): Promise<PendingBatch[]> {

@@ -136,11 +136,7 @@ export class ModelRunController {
   /** Batch starts complete in every one of `rootPaths` (every batch when there are none). */
   async #completeIn(chain: string, rootPaths: readonly string[], range: BlockRange): Promise<Set<number>> {
     if (rootPaths.length === 0) return new Set();
-    const complete = await this.#ports.markers.completeBatches(chain, rootPaths, range);
-    const counts = new Map<number, number>();
-    for (const batch of complete) counts.set(batch.minBlock, (counts.get(batch.minBlock) ?? 0) + 1);
-    const wanted = new Set(rootPaths).size;
-    return new Set([...counts].filter(([, count]) => count === wanted).map(([start]) => start));
+    return new Set(await this.#ports.markers.batchesCompleteInAll(chain, rootPaths, range));
   }
 
   /**

@@ -74,7 +74,7 @@ export interface ModelRunPorts {
   runs: ModelRunStore;
   jobs: JobStore;
   secrets: SecretPresence;
-  markers: Pick<MarkerStore, 'completeBatches' | 'dayRanges'>;
+  markers: Pick<MarkerStore, 'batchesCompleteInAll' | 'dayRanges'>;
   ledger: RunLedger;
   queues: QueueDispatch;
   tips: ChainTips;

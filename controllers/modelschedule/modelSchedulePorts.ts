@@ -49,7 +49,7 @@ export interface ModelScheduleSettings {
 export interface ModelSchedulePorts {
   schedules: ScheduleStore;
   runs: ScheduledRunStore;
-  markers: Pick<MarkerStore, 'completeBatches' | 'dayRanges'>;
+  markers: Pick<MarkerStore, 'batchesCompleteInAll' | 'dayRanges'>;
   chains: ChainReader;
   events: ScheduleEvents;
   settings: ModelScheduleSettings;

@@ -1,6 +1,7 @@
-// The one marker read of a schedule's look: the batches from `scanFrom` on that are complete in
-// every input root path and in every output root path of its model, in one query over the
-// window's blocks only (the marker table's sort key leads with chain, root path and block).
+// The marker read of a schedule's look: the batches from `scanFrom` on that are complete in
+// every input root path, and those complete in every output root path of its model. Each is one
+// compact query over the window's blocks only (the marker table's sort key leads with chain,
+// root path and block); the two run at once.
 import type { BlockRange } from '../../contract/apiConversions.ts';
 import type { MarkerStore } from '../../dataplane/markers.ts';
 import type { ScheduleTarget } from '../planning/scheduleTarget.ts';
@@ -16,25 +17,21 @@ export interface MarkerRead {
 }
 
 export async function readWindowMarkers(
-  markers: Pick<MarkerStore, 'completeBatches'>,
+  markers: Pick<MarkerStore, 'batchesCompleteInAll'>,
   target: Pick<ScheduleTarget, 'manifest' | 'chain'>,
   scanFrom: number,
 ): Promise<MarkerRead> {
   const inputs = target.manifest.inputRootPaths;
   const outputs = target.manifest.outputs.map((output) => output.rootPath);
   const range: BlockRange = { minBlock: scanFrom, maxBlock: OPEN_END };
-  const rows = await markers.completeBatches(target.chain.name, [...inputs, ...outputs], range);
-  const completeIn = (rootPaths: readonly string[]): Set<number> => {
-    const wanted = new Set(rootPaths);
-    const counts = new Map<number, number>();
-    for (const row of rows) {
-      if (wanted.has(row.rootPath)) counts.set(row.minBlock, (counts.get(row.minBlock) ?? 0) + 1);
-    }
-    return new Set([...counts].filter(([, count]) => count === wanted.size).map(([start]) => start));
-  };
+  const chain = target.chain.name;
+  const [completeInputs, completeOutputs] = await Promise.all([
+    inputs.length === 0 ? undefined : markers.batchesCompleteInAll(chain, inputs, range),
+    markers.batchesCompleteInAll(chain, outputs, range),
+  ]);
   return {
     scanFrom,
-    completeInputs: inputs.length === 0 ? undefined : completeIn(inputs),
-    completeOutputs: completeIn(outputs),
+    completeInputs: completeInputs && new Set(completeInputs),
+    completeOutputs: new Set(completeOutputs),
   };
 }

@@ -56,10 +56,11 @@ export interface WindowAssessment {
   coveredBlocks: number;
 }
 
+/** End of the newest of these batches (0 for none): a later batch always ends later. */
 function maxEnd(starts: ReadonlySet<number>, delimiters: readonly BatchSizeDelimiter[]): number {
-  let end = 0;
-  for (const start of starts) end = Math.max(end, batchContaining(delimiters, start).maxBlock);
-  return end;
+  let newest = -1;
+  for (const start of starts) if (start > newest) newest = start;
+  return newest < 0 ? 0 : batchContaining(delimiters, newest).maxBlock;
 }
 
 /** The first block of the first batch that is not whole at or below `lastSafeBlock`. */

@@ -96,7 +96,7 @@ function batchMarkers(
 
 /** Every chain these tests write: 100-block batches. */
 const TEST_CHAINS: Chains = new Map(
-  ['straddle', 'dupes', 'latest', 'clock', 'pending', 'coverage', 'same', 'tiling', 'x'].map(
+  ['straddle', 'dupes', 'latest', 'clock', 'pending', 'all', 'empty', 'coverage', 'same', 'tiling', 'x'].map(
     (name, index) => [
       name,
       {
@@ -284,6 +284,21 @@ for (const engine of [stackServer, currentClickHouse]) {
       );
     });
 
+    it('finds the batches complete in every one of several root paths, as sorted first blocks', async () => {
+      await writePendingScenario(store, 'all');
+      assert.deepEqual(await store.batchesCompleteInAll('all', [BLOCKS]), [0, 100, 200, 300]);
+      // LOGS' batch 300 is half written: only 0 and 100 are complete in both.
+      assert.deepEqual(await store.batchesCompleteInAll('all', [BLOCKS, LOGS]), [0, 100]);
+      assert.deepEqual(await store.batchesCompleteInAll('all', [LOGS, BLOCKS, LOGS]), [0, 100]);
+      assert.deepEqual(await store.batchesCompleteInAll('all', [BLOCKS, OUT_A]), [0]);
+      assert.deepEqual(await store.batchesCompleteInAll('all', [OUT_B]), []);
+      assert.deepEqual(
+        await store.batchesCompleteInAll('all', [BLOCKS], { minBlock: 100, maxBlock: 300 }),
+        [100, 200],
+      );
+      assert.deepEqual(await store.batchesCompleteInAll('empty', [BLOCKS]), []);
+    });
+
     it('reports coverage per day: the blocks of each day in complete batches, a straddling batch on both days', async () => {
       await writeCoverageScenario(store, 'coverage');
       const rows = await store.coverage({
@@ -340,6 +355,11 @@ for (const engine of [stackServer, currentClickHouse]) {
           maxBlock: testCase.batchStart + BATCH_SIZE,
         });
         assert.equal(complete.length, testCase.complete ? 1 : 0, testCase.name);
+        const starts = await store.batchesCompleteInAll('tiling', [LOGS], {
+          minBlock: testCase.batchStart,
+          maxBlock: testCase.batchStart + BATCH_SIZE,
+        });
+        assert.deepEqual(starts, testCase.complete ? [testCase.batchStart] : [], testCase.name);
       }
     });
 
@@ -390,6 +410,7 @@ describe('the two engines agree', () => {
           outputRootPaths: [OUT_A, OUT_B],
         }),
         complete: await store.completeBatches('same', [BLOCKS, LOGS, OUT_A, OUT_B]),
+        completeInAll: await store.batchesCompleteInAll('same', [BLOCKS, LOGS]),
         coverage: await store.coverage({
           chain: 'same',
           rootPaths: [BLOCKS, LOGS],

@@ -2,12 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   batchMarkersSql,
+  batchesCompleteInAllSql,
   clickhouseDateTime,
   completeBatchesSql,
   coverageSql,
   createDatabaseSql,
   createMarkersTableSql,
   markerInsertRow,
+  parseBatchStartsRow,
   parseCompleteBatchRow,
   parseCoverageRow,
   parseMarkerRow,
@@ -47,9 +49,17 @@ describe('the SQL builders refuse hostile values', () => {
         () => batchMarkersSql(TABLE, chainNamed(value), 'ingestion/logs_v1', 0),
         InvalidValueError,
       );
+      assert.throws(
+        () => batchesCompleteInAllSql(TABLE, chainNamed(value), ['ingestion/logs_v1']),
+        InvalidValueError,
+      );
     });
     it(`as a root path: ${JSON.stringify(value)}`, () => {
       assert.throws(() => completeBatchesSql(TABLE, OP, [value]), InvalidValueError);
+      assert.throws(
+        () => batchesCompleteInAllSql(TABLE, OP, ['ingestion/logs_v1', value]),
+        InvalidValueError,
+      );
       assert.throws(
         () =>
           pendingBatchesSql(TABLE, {
@@ -90,6 +100,10 @@ describe('the SQL builders refuse hostile values', () => {
         InvalidValueError,
       );
       assert.throws(
+        () => batchesCompleteInAllSql(TABLE, OP, ['ingestion/logs_v1'], { minBlock: 0, maxBlock: value }),
+        InvalidValueError,
+      );
+      assert.throws(
         () =>
           pendingBatchesSql(TABLE, {
             chain: OP,
@@ -104,6 +118,19 @@ describe('the SQL builders refuse hostile values', () => {
 
   it('refuses empty root path lists', () => {
     assert.throws(() => completeBatchesSql(TABLE, OP, []), /at least one root path/);
+    assert.throws(() => batchesCompleteInAllSql(TABLE, OP, []), /at least one root path/);
+  });
+});
+
+describe('parseBatchStartsRow', () => {
+  it('takes first blocks as numbers or as quoted 64-bit integers', () => {
+    assert.deepEqual(parseBatchStartsRow({ batch_starts: [0, '100', 200] }), [0, 100, 200]);
+    assert.deepEqual(parseBatchStartsRow({ batch_starts: [] }), []);
+  });
+  it('refuses anything else', () => {
+    for (const row of [{}, { batch_starts: '0,100' }, { batch_starts: [-1] }, { batch_starts: ['1e3'] }]) {
+      assert.throws(() => parseBatchStartsRow(row), InvalidValueError, JSON.stringify(row));
+    }
   });
 });
 

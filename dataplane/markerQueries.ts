@@ -133,12 +133,19 @@ interface PartsFilter {
   rootPaths: readonly string[];
   /** Only batches whose first block is in this range. */
   range?: BlockRange;
+  /** Only batches whose first block is in one of these ranges (overrides `range`). */
+  ranges?: readonly BlockRange[];
   fromDt?: string;
   toDt?: string;
 }
 
 function largestBatchSize(chain: MarkerChain): number {
   return Math.max(...chain.batchSizes.map((delimiter) => delimiter.batchSize));
+}
+
+/** Any of the conditions, as one term to AND with others: `((a) OR (b))`. */
+function anyOf(conditions: readonly string[]): string {
+  return `(${conditions.map((condition) => `(${condition})`).join(' OR ')})`;
 }
 
 /**
@@ -152,19 +159,27 @@ function latestPartsSql(table: MarkersTable, filter: PartsFilter): string {
     `chain = ${sqlChain(filter.chain.name)}`,
     `root_path IN (${sqlRootPathList(filter.rootPaths)})`,
   ];
-  if (filter.range) {
-    // A part starts inside its batch, so the parts of batches starting in the range start
+  const ranges = filter.ranges ?? (filter.range ? [filter.range] : []);
+  if (ranges.length > 0) {
+    // A part starts inside its batch, so the parts of batches starting in a range start
     // before the range's end plus one batch; the exact cut is on batch_start below.
-    const until = filter.range.maxBlock + largestBatchSize(filter.chain);
-    where.push(`min_block >= ${sqlUInt('range minBlock', filter.range.minBlock)}`);
-    where.push(`min_block < ${sqlUInt('range end', until)}`);
+    const largest = largestBatchSize(filter.chain);
+    where.push(
+      anyOf(
+        ranges.map(
+          (range) =>
+            `min_block >= ${sqlUInt('range minBlock', range.minBlock)} AND min_block < ${sqlUInt('range end', range.maxBlock + largest)}`,
+        ),
+      ),
+    );
   }
   if (filter.fromDt) where.push(`dt >= ${sqlDate(filter.fromDt)}`);
   if (filter.toDt) where.push(`dt <= ${sqlDate(filter.toDt)}`);
   const batchStart = `toUInt64(extract(data_path, '([0-9]+)[.]parquet$'))`;
-  const rangeCut = filter.range
-    ? `\nWHERE batch_start >= ${sqlUInt('range minBlock', filter.range.minBlock)} AND batch_start < ${sqlUInt('range maxBlock', filter.range.maxBlock)}`
-    : '';
+  const rangeCut =
+    ranges.length > 0
+      ? `\nWHERE ${anyOf(ranges.map((range) => `batch_start >= ${sqlUInt('range minBlock', range.minBlock)} AND batch_start < ${sqlUInt('range maxBlock', range.maxBlock)}`))}`
+      : '';
   return `SELECT * FROM (
   SELECT
     root_path,
@@ -255,10 +270,10 @@ export function batchesCompleteInAllSql(
   table: MarkersTable,
   chain: MarkerChain,
   rootPaths: readonly string[],
-  range?: BlockRange,
+  ranges?: readonly BlockRange[],
 ): string {
   const rootPathCount = new Set(rootPaths).size;
-  const completeBatches = completeBatchesInnerSql(table, { chain, rootPaths, range });
+  const completeBatches = completeBatchesInnerSql(table, { chain, rootPaths, ranges });
   // With one root path its complete batches are the answer: no grouping by batch again.
   const completeInAll =
     rootPathCount === 1

@@ -140,8 +140,15 @@ export interface MarkerStore {
   batchMarkers(chain: string, rootPath: string, minBlock: number): Promise<Marker[]>;
   /** Complete batches per root path (first block in `range` when given), by block. */
   completeBatches(chain: string, rootPaths: readonly string[], range?: BlockRange): Promise<CompleteBatch[]>;
-  /** First blocks of the batches complete in every one of `rootPaths` (in `range` when given), sorted. */
-  batchesCompleteInAll(chain: string, rootPaths: readonly string[], range?: BlockRange): Promise<number[]>;
+  /**
+   * First blocks of the batches complete in every one of `rootPaths`, sorted; with `ranges`, only
+   * those starting in one of them (none for an empty list).
+   */
+  batchesCompleteInAll(
+    chain: string,
+    rootPaths: readonly string[],
+    ranges?: readonly BlockRange[],
+  ): Promise<number[]>;
   /** Ingested (complete in every input) × output root paths, minus complete outputs. */
   pendingBatches(query: PendingBatchesQuery): Promise<PendingBatch[]>;
   /** Per root path and day, what the complete batches cover (days without data omitted). */

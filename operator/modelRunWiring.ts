@@ -14,6 +14,7 @@ import {
 } from '../adapters/kube/index.ts';
 import type { BatchDispatcher } from '../adapters/rabbitmq/batchDispatcher.ts';
 import type { RunProgressStore } from '../adapters/redis/progress.ts';
+import { MarkerReadCoalescer } from '../dataplane/markerReadCoalescer.ts';
 import type { MarkerStore } from '../dataplane/markers.ts';
 import type { ModelRun } from '../crds/generated/types.ts';
 import { fieldManagerFor, MODEL_RUN } from '../crds/kinds.ts';
@@ -39,6 +40,7 @@ export interface ModelRunWiring {
 export function modelRunPorts(wiring: ModelRunWiring): ModelRunPorts {
   const { kube, runs, progress, log } = wiring;
   const fieldManager = fieldManagerFor(MODEL_RUN);
+  const completeReads = new MarkerReadCoalescer(wiring.markers);
   return {
     runs: {
       get: (namespace, name) => wiring.runCache.get(namespace, name),
@@ -78,7 +80,12 @@ export function modelRunPorts(wiring: ModelRunWiring): ModelRunPorts {
         (await findOrUndefined(() => kube.core.readNamespacedSecret({ namespace, name }, metadataOnly))) !==
         undefined,
     },
-    markers: wiring.markers,
+    // Runs reconciled at once share their marker queries (markerReadCoalescer.ts).
+    markers: {
+      batchesCompleteInAll: (chain, rootPaths, ranges) =>
+        completeReads.batchesCompleteInAll(chain, rootPaths, ranges),
+      dayRanges: (query) => wiring.markers.dayRanges(query),
+    },
     ledger: {
       outcomes: (uid) => progress.readOutcomes(uid),
       progress: async (uid) => {

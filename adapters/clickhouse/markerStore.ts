@@ -129,9 +129,10 @@ export class ClickHouseMarkerStore implements MarkerStore {
   async batchesCompleteInAll(
     chain: string,
     rootPaths: readonly string[],
-    range?: BlockRange,
+    ranges?: readonly BlockRange[],
   ): Promise<number[]> {
-    const rows = await this.select(batchesCompleteInAllSql(this.table, this.chain(chain), rootPaths, range));
+    if (ranges?.length === 0) return [];
+    const rows = await this.select(batchesCompleteInAllSql(this.table, this.chain(chain), rootPaths, ranges));
     // An aggregate without GROUP BY answers one row, with an empty list when nothing is complete.
     return rows.length === 0 ? [] : parseBatchStartsRow(rows[0]!);
   }

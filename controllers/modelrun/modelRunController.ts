@@ -136,7 +136,7 @@ export class ModelRunController {
   /** Batch starts complete in every one of `rootPaths` (every batch when there are none). */
   async #completeIn(chain: string, rootPaths: readonly string[], range: BlockRange): Promise<Set<number>> {
     if (rootPaths.length === 0) return new Set();
-    return new Set(await this.#ports.markers.batchesCompleteInAll(chain, rootPaths, range));
+    return new Set(await this.#ports.markers.batchesCompleteInAll(chain, rootPaths, [range]));
   }
 
   /**

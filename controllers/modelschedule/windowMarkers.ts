@@ -26,8 +26,8 @@ export async function readWindowMarkers(
   const range: BlockRange = { minBlock: scanFrom, maxBlock: OPEN_END };
   const chain = target.chain.name;
   const [completeInputs, completeOutputs] = await Promise.all([
-    inputs.length === 0 ? undefined : markers.batchesCompleteInAll(chain, inputs, range),
-    markers.batchesCompleteInAll(chain, outputs, range),
+    inputs.length === 0 ? undefined : markers.batchesCompleteInAll(chain, inputs, [range]),
+    markers.batchesCompleteInAll(chain, outputs, [range]),
   ]);
   return {
     scanFrom,

@@ -293,9 +293,33 @@ for (const engine of [stackServer, currentClickHouse]) {
       assert.deepEqual(await store.batchesCompleteInAll('all', [BLOCKS, OUT_A]), [0]);
       assert.deepEqual(await store.batchesCompleteInAll('all', [OUT_B]), []);
       assert.deepEqual(
-        await store.batchesCompleteInAll('all', [BLOCKS], { minBlock: 100, maxBlock: 300 }),
+        await store.batchesCompleteInAll('all', [BLOCKS], [{ minBlock: 100, maxBlock: 300 }]),
         [100, 200],
       );
+      assert.deepEqual(
+        await store.batchesCompleteInAll(
+          'all',
+          [BLOCKS, LOGS],
+          [
+            { minBlock: 0, maxBlock: 100 },
+            { minBlock: 100, maxBlock: 101 },
+            { minBlock: 300, maxBlock: 400 },
+          ],
+        ),
+        [0, 100],
+      );
+      assert.deepEqual(
+        await store.batchesCompleteInAll(
+          'all',
+          [BLOCKS],
+          [
+            { minBlock: 300, maxBlock: 1000 },
+            { minBlock: 0, maxBlock: 50 },
+          ],
+        ),
+        [0, 300],
+      );
+      assert.deepEqual(await store.batchesCompleteInAll('all', [BLOCKS], []), []);
       assert.deepEqual(await store.batchesCompleteInAll('empty', [BLOCKS]), []);
     });
 
@@ -355,10 +379,11 @@ for (const engine of [stackServer, currentClickHouse]) {
           maxBlock: testCase.batchStart + BATCH_SIZE,
         });
         assert.equal(complete.length, testCase.complete ? 1 : 0, testCase.name);
-        const starts = await store.batchesCompleteInAll('tiling', [LOGS], {
-          minBlock: testCase.batchStart,
-          maxBlock: testCase.batchStart + BATCH_SIZE,
-        });
+        const starts = await store.batchesCompleteInAll(
+          'tiling',
+          [LOGS],
+          [{ minBlock: testCase.batchStart, maxBlock: testCase.batchStart + BATCH_SIZE }],
+        );
         assert.deepEqual(starts, testCase.complete ? [testCase.batchStart] : [], testCase.name);
       }
     });

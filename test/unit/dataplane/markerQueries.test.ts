@@ -100,7 +100,16 @@ describe('the SQL builders refuse hostile values', () => {
         InvalidValueError,
       );
       assert.throws(
-        () => batchesCompleteInAllSql(TABLE, OP, ['ingestion/logs_v1'], { minBlock: 0, maxBlock: value }),
+        () =>
+          batchesCompleteInAllSql(
+            TABLE,
+            OP,
+            ['ingestion/logs_v1'],
+            [
+              { minBlock: 0, maxBlock: 10 },
+              { minBlock: 0, maxBlock: value },
+            ],
+          ),
         InvalidValueError,
       );
       assert.throws(
@@ -167,9 +176,29 @@ describe('the SQL text', () => {
     assert.match(sql, /HAVING count\(\) = 2\n/); // duplicate inputs counted once
     // Parts start inside their batch: read one batch past the range, then cut on the batch.
     assert.match(sql, /min_block >= 100 AND min_block < 1000/);
-    assert.match(sql, /WHERE batch_start >= 100 AND batch_start < 900/);
+    assert.match(sql, /WHERE \(\(batch_start >= 100 AND batch_start < 900\)\)/);
     assert.match(sql, /LIMIT 50$/);
     assert.doesNotMatch(sql, /ANTI|OVER \(/);
+  });
+
+  it('keeps several ranges one term of the WHERE, so they never widen the chain or root path filter', () => {
+    const sql = batchesCompleteInAllSql(
+      TABLE,
+      OP,
+      ['ingestion/logs_v1'],
+      [
+        { minBlock: 0, maxBlock: 100 },
+        { minBlock: 500, maxBlock: 700 },
+      ],
+    );
+    assert.match(
+      sql,
+      /chain = 'op' AND root_path IN \('ingestion\/logs_v1'\) AND \(\(min_block >= 0 AND min_block < 200\) OR \(min_block >= 500 AND min_block < 800\)\)/,
+    );
+    assert.match(
+      sql,
+      /WHERE \(\(batch_start >= 0 AND batch_start < 100\) OR \(batch_start >= 500 AND batch_start < 700\)\)/,
+    );
   });
 
   it('reads coverage a month around the days, so batches crossing them are judged whole', () => {

@@ -6,7 +6,6 @@
 // AMQP side away (the passive queue declares), the pool decides on the management API's figures.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { metricValue } from '../../../devtools/operatorProcess.ts';
 import { stackEnv } from '../../../devtools/stackEnv.ts';
 import { pollUntil } from '../../support/kube.ts';
 import { uniqueName } from '../../support/names.ts';
@@ -134,15 +133,7 @@ test("only AMQP goes away: the pool decides on the management API's figures, and
   const fallbacksBefore = operatorLogCount(FALLBACK_LOG);
   const recoveriesBefore = operatorLogCount(RECOVERED_LOG);
   await amqpProxy.close();
-  const reconciles = () =>
-    world.operator.scrape().then(
-      (text) =>
-        metricValue(text, 'model_runner_operator_reconciles_total', {
-          controller: 'workerpool',
-          result: 'requeue',
-        }) ?? 0,
-    );
-  const polledBefore = await reconciles();
+  const polledBefore = await world.reconciles();
   const laterRun = uniqueName('uid');
   const starts = await world.batchStarts(4);
   await world.publish(
@@ -151,7 +142,7 @@ test("only AMQP goes away: the pool decides on the management API's figures, and
   );
   // 4 messages at 2 per worker, seen by the management API alone (the workers cannot take them).
   await world.waitForDecision('steady', 2, 30_000);
-  await pollUntil('10 polls without AMQP', async () => (await reconciles()) >= polledBefore + 10, {
+  await pollUntil('10 polls without AMQP', async () => (await world.reconciles()) >= polledBefore + 10, {
     timeoutMs: 60_000,
     intervalMs: 250,
   });

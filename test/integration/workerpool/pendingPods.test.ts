@@ -85,20 +85,6 @@ function establishedConnections(pid: number, port: number): number {
   return count;
 }
 
-async function workerPoolReconciles(): Promise<number> {
-  const metrics = await world.operator.scrape();
-  return (
-    (metricValue(metrics, 'model_runner_operator_reconciles_total', {
-      controller: 'workerpool',
-      result: 'requeue',
-    }) ?? 0) +
-    (metricValue(metrics, 'model_runner_operator_reconciles_total', {
-      controller: 'workerpool',
-      result: 'success',
-    }) ?? 0)
-  );
-}
-
 test('pods stuck Pending count as capacity: no extra replicas, and maxReplicas holds', async () => {
   const runUid = uniqueName('uid');
   const starts = await world.batchStarts(10);
@@ -122,8 +108,8 @@ test('pods stuck Pending count as capacity: no extra replicas, and maxReplicas h
   assert.match(conditions.Ready!.message, /0 of 3 workers ready, 3 starting \(3 Unscheduled\)/);
 
   // Many polls later the Pending pods are still the capacity: still 3, no more pods.
-  const reconciles = await workerPoolReconciles();
-  await pollUntil('20 more polls', async () => (await workerPoolReconciles()) >= reconciles + 20, {
+  const reconciles = await world.reconciles();
+  await pollUntil('20 more polls', async () => (await world.reconciles()) >= reconciles + 20, {
     timeoutMs: 60_000,
     intervalMs: 500,
   });
@@ -209,7 +195,7 @@ test('over 100 polls the operator keeps one AMQP connection and one management A
   const pid = world.operator.child.pid!;
   const before = namesOf(await operatorConnections());
   assert.equal(before.length, 1, 'one AMQP connection');
-  const reconcilesBefore = await workerPoolReconciles();
+  const reconcilesBefore = await world.reconciles();
   const requestsBefore =
     metricValue(await world.operator.scrape(), 'model_runner_operator_rabbitmq_management_requests_total', {
       result: 'ok',
@@ -222,7 +208,7 @@ test('over 100 polls the operator keeps one AMQP connection and one management A
     async () => {
       seenSockets.management.add(establishedConnections(pid, managementPort));
       seenSockets.amqp.add(establishedConnections(pid, amqpPort));
-      return (await workerPoolReconciles()) >= reconcilesBefore + 100;
+      return (await world.reconciles()) >= reconcilesBefore + 100;
     },
     { timeoutMs: 90_000, intervalMs: 250 },
   );

@@ -16,6 +16,7 @@ import {
 } from '../adapters/kube/index.ts';
 import { BatchDispatcher } from '../adapters/rabbitmq/batchDispatcher.ts';
 import { RabbitConnection } from '../adapters/rabbitmq/connection.ts';
+import { FreshQueueCountReader } from '../adapters/rabbitmq/freshQueueCounts.ts';
 import { RabbitManagementApi } from '../adapters/rabbitmq/managementApi.ts';
 import { vhostOfAmqpUrl } from '../adapters/rabbitmq/queueDepth.ts';
 import { RunProgressStore } from '../adapters/redis/progress.ts';
@@ -205,8 +206,9 @@ async function main(): Promise<void> {
   });
 
   // ---- WorkerPool controller: a Deployment per pool, scaled on queue depth ----------------------
-  // Reads the depth from the RabbitMQ management API (one kept-alive connection for every pool)
-  // and never writes a pool's spec: the count goes to the owned Deployment and to status.
+  // Reads the depth from passive queue declares on the operator's one AMQP connection (ready
+  // messages as they are) and the RabbitMQ management API (unacked; one kept-alive connection for
+  // every pool), and never writes a pool's spec: the count goes to the owned Deployment and status.
   const poolMetrics = createWorkerPoolMetrics(metrics.registry);
   const managementApi = config.endpoints.rabbitmqManagementUrl
     ? new RabbitManagementApi({
@@ -218,6 +220,7 @@ async function main(): Promise<void> {
     : undefined;
   if (!managementApi)
     log.warn('RABBITMQ_MANAGEMENT_URL is not set: WorkerPools cannot read their queue depth');
+  const freshCounts = new FreshQueueCountReader(rabbit, log);
   const poolType = customResourceType(WORKER_POOL);
   const poolCache = new Informer<WorkerPool>({
     name: 'workerpools',
@@ -261,6 +264,7 @@ async function main(): Promise<void> {
       podCache: poolPodCache,
       events,
       managementApi,
+      freshCounts,
       metrics: poolMetrics,
       settings: {
         worker: workerSettings,
@@ -339,6 +343,7 @@ async function main(): Promise<void> {
     await history?.close();
     await dispatcher.close();
     managementApi?.close();
+    await freshCounts.close();
     await rabbit.close().catch(() => undefined);
     await markers.close().catch(() => undefined);
     redis.disconnect();

@@ -1,6 +1,7 @@
 // The WorkerPool controller's ports, served by the real clients: the Kubernetes API (reads from
-// the informers' caches, writes by server-side apply and merge patch) and the RabbitMQ
-// management API (one client, one kept-alive connection, readings shared by every pool).
+// the informers' caches, writes by server-side apply and merge patch), the RabbitMQ management
+// API (one client, one kept-alive connection, readings shared by every pool) and passive queue
+// declares on the operator's one AMQP connection.
 import type { KubernetesObject, V1Deployment, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import {
@@ -12,6 +13,7 @@ import {
   mergePatch,
   serverSideApply,
 } from '../adapters/kube/index.ts';
+import type { FreshQueueCountReader } from '../adapters/rabbitmq/freshQueueCounts.ts';
 import type { RabbitManagementApi } from '../adapters/rabbitmq/managementApi.ts';
 import type { WorkerPool } from '../crds/generated/types.ts';
 import { fieldManagerFor, WORKER_POOL } from '../crds/kinds.ts';
@@ -29,6 +31,7 @@ export interface WorkerPoolWiring {
   podCache: Informer<V1Pod>;
   events: EventRecorder;
   managementApi: RabbitManagementApi | undefined;
+  freshCounts: FreshQueueCountReader;
   metrics: WorkerPoolMetrics;
   settings: WorkerPoolSettings;
   log: Logger;
@@ -88,6 +91,7 @@ export function workerPoolPorts(wiring: WorkerPoolWiring): WorkerPoolPorts {
       queues: (maxAgeMs) => managementApi.workQueueStats(maxAgeMs),
       unackedByConnection: (maxAgeMs) => managementApi.unackedByConnectionName(maxAgeMs),
     },
+    freshCounts: wiring.freshCounts,
     events: eventsPort(wiring.events, { apiVersion: pools.apiVersion, kind: 'WorkerPool' }, 'Scale'),
     metrics: wiring.metrics,
     settings: wiring.settings,

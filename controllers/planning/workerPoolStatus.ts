@@ -54,9 +54,13 @@ export function countPods(pods: readonly V1Pod[]): PodCounts {
   return counts;
 }
 
-/** The depth of a pool's queues as the broker reported it. */
+/** The depth of a pool's queues as the broker reported it (built by workerPoolDepth.ts). */
 export interface PoolDepth {
+  /** Ready messages now (passive declares; the management API's when those cannot be made). */
   ready: number;
+  /** The ready messages the autoscaler counts: at least `ready`, see workerPoolDepth.ts. */
+  countedReady: number;
+  /** Delivered, not yet acknowledged: from the management API (a passive declare has no count). */
   unacked: number;
   consumers: number;
   /** Queues of the pool the broker does not have. */
@@ -262,7 +266,11 @@ export function nextWorkerPoolStatus(
   };
   const depth = observed.depth;
   if (depth) {
-    status.queueDepth = { ready: depth.ready, unacked: depth.unacked, total: depth.ready + depth.unacked };
+    status.queueDepth = {
+      ready: depth.ready,
+      unacked: depth.unacked,
+      total: depth.countedReady + depth.unacked,
+    };
     status.consumers = depth.consumers;
   } else {
     // Kept as last read: the ScalingActive condition says the figures are not current.

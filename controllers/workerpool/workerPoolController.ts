@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { WorkerPool } from '../../crds/generated/types.ts';
 import { canonicalJson } from '../modelrun/statusThrottle.ts';
 import { POD_DELETION_COST_ANNOTATION, poolDeployment } from '../planning/workerPoolDeployment.ts';
+import { type FreshQueueCounts, poolDepth } from '../planning/workerPoolDepth.ts';
 import { poolQueues } from '../planning/workerPoolQueues.ts';
 import {
   type Recommendation,
@@ -74,6 +75,8 @@ function isActive(pod: V1Pod): boolean {
 export class WorkerPoolController {
   readonly #ports: WorkerPoolPorts;
   readonly #memory = new Map<string, PoolMemory>();
+  /** Why the passive declares failed last, for every pool (they share one connection). */
+  #freshCountsProblem: string | undefined;
 
   constructor(ports: WorkerPoolPorts) {
     this.#ports = ports;
@@ -133,7 +136,7 @@ export class WorkerPoolController {
             this.#ports.settings.minCooldownMs,
           ),
         },
-        depth: depth.depth,
+        depth: depth.depth && { ready: depth.depth.countedReady, unacked: depth.depth.unacked },
         current,
         window: memory.window,
         nowMs: now.getTime(),
@@ -216,20 +219,15 @@ export class WorkerPoolController {
     if (!broker) {
       result = { problem: 'the operator has no RabbitMQ management API URL (RABBITMQ_MANAGEMENT_URL)' };
     } else {
-      try {
-        const stats = await broker.queues(settings.statsMaxAgeMs);
-        const depth: PoolDepth = { ready: 0, unacked: 0, consumers: 0, missingQueues: [] };
-        for (const queue of queues) {
-          const figures = stats.get(queue);
-          if (!figures) depth.missingQueues.push(queue);
-          depth.ready += figures?.ready ?? 0;
-          depth.unacked += figures?.unacked ?? 0;
-          depth.consumers += figures?.consumers ?? 0;
-        }
-        result = { depth };
-      } catch (error) {
-        result = { problem: (error as Error).message };
-      }
+      // Both at once: the passive declares see a new backlog now, the management API the unacked.
+      const [stats, fresh] = await Promise.allSettled([
+        broker.queues(settings.statsMaxAgeMs),
+        this.#readFreshCounts(queues, log),
+      ]);
+      result =
+        stats.status === 'fulfilled'
+          ? { depth: poolDepth(queues, stats.value, fresh.status === 'fulfilled' ? fresh.value : undefined) }
+          : { problem: (stats.reason as Error).message };
     }
     if (result.problem !== memory.depthProblem) {
       if (result.problem)
@@ -238,6 +236,36 @@ export class WorkerPoolController {
       memory.depthProblem = result.problem;
     }
     return result;
+  }
+
+  /**
+   * The passive declares, or undefined when they cannot be made: the management API's figures
+   * then stand alone. Logged when that starts and ends, not on every poll (the connection is
+   * shared by every pool).
+   */
+  async #readFreshCounts(
+    queues: readonly string[],
+    log: Logger,
+  ): Promise<ReadonlyMap<string, FreshQueueCounts | null> | undefined> {
+    const reader = this.#ports.freshCounts;
+    if (!reader) return undefined;
+    try {
+      const counts = await reader.read(queues);
+      if (this.#freshCountsProblem !== undefined) {
+        log.info('passive queue declares work again: ready messages are read as they are');
+        this.#freshCountsProblem = undefined;
+      }
+      return counts;
+    } catch (error) {
+      if (this.#freshCountsProblem === undefined) {
+        log.warn(
+          { err: (error as Error).message },
+          "cannot declare the pools' queues passively; the management API's figures alone (seconds late)",
+        );
+      }
+      this.#freshCountsProblem = (error as Error).message;
+      return undefined;
+    }
   }
 
   /**

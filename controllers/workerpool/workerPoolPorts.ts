@@ -1,10 +1,12 @@
 // What the WorkerPool controller needs from the world, in its own words. The operator wires
-// these to the Kubernetes API (informer caches for reads) and the RabbitMQ management API
-// (operator/workerPoolWiring.ts); nothing in the controller knows which client serves them.
+// these to the Kubernetes API (informer caches for reads), the RabbitMQ management API and
+// passive declares on the operator's AMQP connection (operator/workerPoolWiring.ts); nothing in
+// the controller knows which client serves them.
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { WorkerPool, WorkerPoolStatus } from '../../crds/generated/types.ts';
 import type { WorkerPodSettings } from '../planning/indexedJob.ts';
+import type { FreshQueueCounts } from '../planning/workerPoolDepth.ts';
 
 export interface WorkerPoolStore {
   /** From the informer's cache: undefined when the pool is gone. */
@@ -39,6 +41,14 @@ export interface BrokerStats {
   queues(maxAgeMs: number): Promise<ReadonlyMap<string, QueueStatsReading>>;
   /** Unacked messages per client connection name (a worker's is its pod name), at most `maxAgeMs` old. Throws when it cannot be read. */
   unackedByConnection(maxAgeMs: number): Promise<ReadonlyMap<string, number>>;
+}
+
+export interface FreshQueueCountSource {
+  /**
+   * Ready messages and consumers of each queue as the broker holds them now (passive declares;
+   * null: the queue does not exist). No unacked count. Throws when the broker cannot be asked.
+   */
+  read(queues: readonly string[]): Promise<ReadonlyMap<string, FreshQueueCounts | null>>;
 }
 
 export interface PoolEvents {
@@ -79,6 +89,8 @@ export interface WorkerPoolPorts {
   pods: PoolPods;
   /** undefined: the operator has no management API URL, so the depth is never known. */
   broker: BrokerStats | undefined;
+  /** undefined: no AMQP connection to ask, so the management API's figures stand alone. */
+  freshCounts: FreshQueueCountSource | undefined;
   events: PoolEvents;
   metrics: PoolMetrics;
   settings: WorkerPoolSettings;

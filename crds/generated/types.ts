@@ -861,7 +861,7 @@ export interface WorkerPoolStatus {
  */
 export interface QueueDepth {
   /**
-   * Messages waiting to be delivered.
+   * Messages waiting to be delivered, as the broker counts them at the poll (a passive queue declare).
    */
   ready?: number;
   /**
@@ -869,7 +869,7 @@ export interface QueueDepth {
    */
   unacked?: number;
   /**
-   * ready + unacked: the depth the autoscaler scales on.
+   * The depth the autoscaler scales on: ready + unacked, or more for a few seconds after deliveries, while the management API (the source of unacked) still counts a delivered message as ready.
    */
   total?: number;
 }

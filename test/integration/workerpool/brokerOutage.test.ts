@@ -2,7 +2,8 @@
 // and the workers reach the broker (AMQP and the management API) through loopback proxies that
 // the test closes, cutting every connection, and reopens. The stack's broker keeps running for
 // everyone else. While it is away the pool holds its workers (no decision on missing data) and
-// says why; once it is back the backlog is finished and the pool scales to zero.
+// says why; once it is back the backlog is finished and the pool scales to zero. With only the
+// AMQP side away (the passive queue declares), the pool decides on the management API's figures.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { stackEnv } from '../../../devtools/stackEnv.ts';
@@ -105,4 +106,56 @@ test('the broker goes away mid-backlog and comes back: workers held, backlog fin
   const pool = await world.pool('steady');
   assert.equal(pool.status?.conditions?.find((c) => c.type === 'ScalingActive')?.reason, 'DepthRead');
   assert.ok(world.operator.running, 'the operator survived');
+});
+
+const FALLBACK_LOG =
+  "cannot declare the pools' queues passively; the management API's figures alone (seconds late)";
+const RECOVERED_LOG = 'passive queue declares work again: ready messages are read as they are';
+
+function operatorLogCount(message: string): number {
+  return world.operator.lines().filter((line) => line.msg === message).length;
+}
+
+/** Whether the passive declares work, by the operator's last word about them (none: they always did). */
+function declaresWork(): boolean {
+  const said = world.operator
+    .lines()
+    .filter((line) => line.msg === FALLBACK_LOG || line.msg === RECOVERED_LOG);
+  return said.length === 0 || said.at(-1)?.msg === RECOVERED_LOG;
+}
+
+test("only AMQP goes away: the pool decides on the management API's figures, and logs that once", async () => {
+  // The outage above ended with a reconnect, which may still be under way.
+  await pollUntil('the passive declares to work', async () => declaresWork(), {
+    timeoutMs: 60_000,
+    intervalMs: 250,
+  });
+  const fallbacksBefore = operatorLogCount(FALLBACK_LOG);
+  const recoveriesBefore = operatorLogCount(RECOVERED_LOG);
+  await amqpProxy.close();
+  const polledBefore = await world.reconciles();
+  const laterRun = uniqueName('uid');
+  const starts = await world.batchStarts(4);
+  await world.publish(
+    world.queue(),
+    starts.map((start) => world.batch(start, laterRun)),
+  );
+  // 4 messages at 2 per worker, seen by the management API alone (the workers cannot take them).
+  await world.waitForDecision('steady', 2, 30_000);
+  await pollUntil('10 polls without AMQP', async () => (await world.reconciles()) >= polledBefore + 10, {
+    timeoutMs: 60_000,
+    intervalMs: 250,
+  });
+  const pool = await world.pool('steady');
+  assert.equal(pool.status?.conditions?.find((c) => c.type === 'ScalingActive')?.reason, 'DepthRead');
+  assert.equal(operatorLogCount(FALLBACK_LOG) - fallbacksBefore, 1, 'logged once, not per poll');
+
+  await amqpProxy.open();
+  await pollUntil('the passive declares to work again', async () => declaresWork(), {
+    timeoutMs: 60_000,
+    intervalMs: 250,
+    describe: () => world.operator.logTail(20),
+  });
+  assert.equal(operatorLogCount(RECOVERED_LOG) - recoveriesBefore, 1);
+  assert.equal(operatorLogCount(FALLBACK_LOG) - fallbacksBefore, 1);
 });

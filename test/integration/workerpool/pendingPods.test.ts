@@ -2,8 +2,9 @@
 // operator. No pod runner serves these pools, so every worker pod stays Pending: the autoscaler
 // must count them as capacity (KEDA's ScaledJob kept adding Jobs while pods were Pending).
 // Six pools poll every second, so well over 100 polls go by while the test watches the
-// operator's connections to the broker: one AMQP connection and one management API connection,
-// the same ones from start to end (KEDA's scaler leaked a connection per poll).
+// operator's connections to the broker: one AMQP connection (which also carries every pool's
+// passive queue declares) and one management API connection, the same ones from start to end
+// (KEDA's scaler leaked a connection per poll).
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { after, before, test } from 'node:test';
@@ -41,19 +42,22 @@ after(async () => {
 interface BrokerConnection {
   name: string;
   user_provided_name?: string;
+  channels?: number;
 }
 
 /** The operator's AMQP connections as the broker lists them (its name is model-runner-operator/<identity>). */
-async function operatorConnections(): Promise<string[]> {
-  const response = await management('GET', 'api/connections?columns=name,user_provided_name');
+async function operatorConnections(): Promise<BrokerConnection[]> {
+  const response = await management('GET', 'api/connections?columns=name,user_provided_name,channels');
   const connections = (await response.json()) as BrokerConnection[];
   return connections
     .filter(
       (connection) => connection.user_provided_name === `model-runner-operator/${world.operator.identity}`,
     )
-    .map((connection) => connection.name)
-    .sort();
+    .sort((a, b) => a.name.localeCompare(b.name));
 }
+
+const namesOf = (connections: readonly BrokerConnection[]) =>
+  connections.map((connection) => connection.name);
 
 /** Established TCP connections from process `pid` to `port` on this host (from /proc). */
 function establishedConnections(pid: number, port: number): number {
@@ -81,20 +85,6 @@ function establishedConnections(pid: number, port: number): number {
   return count;
 }
 
-async function workerPoolReconciles(): Promise<number> {
-  const metrics = await world.operator.scrape();
-  return (
-    (metricValue(metrics, 'model_runner_operator_reconciles_total', {
-      controller: 'workerpool',
-      result: 'requeue',
-    }) ?? 0) +
-    (metricValue(metrics, 'model_runner_operator_reconciles_total', {
-      controller: 'workerpool',
-      result: 'success',
-    }) ?? 0)
-  );
-}
-
 test('pods stuck Pending count as capacity: no extra replicas, and maxReplicas holds', async () => {
   const runUid = uniqueName('uid');
   const starts = await world.batchStarts(10);
@@ -118,8 +108,8 @@ test('pods stuck Pending count as capacity: no extra replicas, and maxReplicas h
   assert.match(conditions.Ready!.message, /0 of 3 workers ready, 3 starting \(3 Unscheduled\)/);
 
   // Many polls later the Pending pods are still the capacity: still 3, no more pods.
-  const reconciles = await workerPoolReconciles();
-  await pollUntil('20 more polls', async () => (await workerPoolReconciles()) >= reconciles + 20, {
+  const reconciles = await world.reconciles();
+  await pollUntil('20 more polls', async () => (await world.reconciles()) >= reconciles + 20, {
     timeoutMs: 60_000,
     intervalMs: 500,
   });
@@ -201,28 +191,36 @@ test('a Deployment of the same name that the pool does not own is left alone, an
 
 test('over 100 polls the operator keeps one AMQP connection and one management API connection', async () => {
   const managementPort = Number(new URL(stackEnv().RABBITMQ_MANAGEMENT_URL).port);
+  const amqpPort = Number(new URL(stackEnv().RABBITMQ_URL).port || 5672);
   const pid = world.operator.child.pid!;
-  const before = await operatorConnections();
+  const before = namesOf(await operatorConnections());
   assert.equal(before.length, 1, 'one AMQP connection');
-  const reconcilesBefore = await workerPoolReconciles();
+  const reconcilesBefore = await world.reconciles();
   const requestsBefore =
     metricValue(await world.operator.scrape(), 'model_runner_operator_rabbitmq_management_requests_total', {
       result: 'ok',
     }) ?? 0;
-  const seenSockets = new Set<number>();
+  // Every poll declares its pool's queues passively over the AMQP connection: five of the six
+  // queues do not exist, so the broker closes the declaring channel on almost every poll.
+  const seenSockets = { management: new Set<number>(), amqp: new Set<number>() };
   await pollUntil(
     '100 polls',
     async () => {
-      seenSockets.add(establishedConnections(pid, managementPort));
-      return (await workerPoolReconciles()) >= reconcilesBefore + 100;
+      seenSockets.management.add(establishedConnections(pid, managementPort));
+      seenSockets.amqp.add(establishedConnections(pid, amqpPort));
+      return (await world.reconciles()) >= reconcilesBefore + 100;
     },
     { timeoutMs: 90_000, intervalMs: 250 },
   );
-  assert.deepEqual(await operatorConnections(), before, 'the same AMQP connection');
+  const afterPolls = await operatorConnections();
+  assert.deepEqual(namesOf(afterPolls), before, 'the same AMQP connection');
+  assert.deepEqual([...seenSockets.amqp], [1], 'always one socket to the AMQP port');
+  // One channel for the declares (reopened after each missing queue), none left behind.
+  assert.ok((afterPolls[0]?.channels ?? 0) <= 3, `channels of the connection: ${afterPolls[0]?.channels}`);
   const metrics = await world.operator.scrape();
   assert.equal(metricValue(metrics, 'model_runner_operator_rabbitmq_management_connections_opened_total'), 1);
   assert.deepEqual(
-    [...seenSockets].filter((count) => count > 1),
+    [...seenSockets.management].filter((count) => count > 1),
     [],
     'never more than one socket to the management API',
   );

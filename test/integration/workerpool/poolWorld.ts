@@ -27,7 +27,7 @@ import type { WorkerPool } from '../../../crds/generated/types.ts';
 import { API_GROUP, API_VERSION, WORKER_POOL, crdName } from '../../../crds/kinds.ts';
 import { loadChains, requireChain } from '../../../dataplane/chains.ts';
 import { AnvilSession } from '../../../devtools/anvil/erc20Scenario.ts';
-import { OperatorProcess } from '../../../devtools/operatorProcess.ts';
+import { OperatorProcess, metricValue } from '../../../devtools/operatorProcess.ts';
 import { stackEnv } from '../../../devtools/stackEnv.ts';
 import { modelRegistry } from '../../../models/registry.ts';
 import { generatedCrdsDir, installCrds, kubectlOk } from '../../support/crds.ts';
@@ -263,6 +263,15 @@ export class PoolWorld {
       },
       mergePatch,
     );
+  }
+
+  /** WorkerPool reconciles the operator has finished (a poll each, between other changes). */
+  async reconciles(): Promise<number> {
+    const metrics = await this.operator.scrape();
+    const finished = (result: string) =>
+      metricValue(metrics, 'model_runner_operator_reconciles_total', { controller: 'workerpool', result }) ??
+      0;
+    return finished('requeue') + finished('success');
   }
 
   async pool(name: string): Promise<WorkerPool> {

@@ -75,7 +75,7 @@ function observation(overrides: Partial<WorkerPoolObservation> = {}): WorkerPool
   return {
     queues: ['local_backfill_nonreads'],
     pods: { existing: 2, ready: 2, starting: 0, terminating: 0, waiting: {} },
-    depth: { ready: 8, unacked: 2, consumers: 2, missingQueues: [] },
+    depth: { ready: 8, countedReady: 8, unacked: 2, consumers: 2, missingQueues: [] },
     autoscaled: true,
     replicas: 2,
     previousReplicas: 2,
@@ -94,7 +94,7 @@ test('a scale-up: desired, depth, last scale time and reason, and one Event', ()
   const next = nextWorkerPoolStatus(
     pool(),
     observation({
-      depth: { ready: 18, unacked: 2, consumers: 2, missingQueues: [] },
+      depth: { ready: 18, countedReady: 18, unacked: 2, consumers: 2, missingQueues: [] },
       explanation: '20 messages (18 ready, 2 unacknowledged) at 5 per worker',
       replicas: 4,
       pods: { existing: 4, ready: 2, starting: 2, terminating: 0, waiting: { Unscheduled: 2 } },
@@ -151,7 +151,13 @@ test('the same world again: the same status and no Event', () => {
 
 test('a queue that does not exist: QueuesFound False with the queue named, and a Warning once', () => {
   const missing = observation({
-    depth: { ready: 0, unacked: 0, consumers: 0, missingQueues: ['local_backfill_nonreads'] },
+    depth: {
+      ready: 0,
+      countedReady: 0,
+      unacked: 0,
+      consumers: 0,
+      missingQueues: ['local_backfill_nonreads'],
+    },
   });
   const next = nextWorkerPoolStatus(pool(), missing, now);
   const condition = next.status.conditions!.find((c) => c.type === 'QueuesFound')!;
@@ -163,6 +169,16 @@ test('a queue that does not exist: QueuesFound False with the queue named, and a
     [['Warning', 'QueueNotFound']],
   );
   assert.deepEqual(nextWorkerPoolStatus(pool(next.status), missing, now).events, []);
+});
+
+test('queueDepth: ready as the broker holds it now, total as the autoscaler counts it', () => {
+  // Delivered a moment ago: the management API still shows 6 ready, the broker 1.
+  const next = nextWorkerPoolStatus(
+    pool(),
+    observation({ depth: { ready: 1, countedReady: 6, unacked: 2, consumers: 2, missingQueues: [] } }),
+    now,
+  );
+  assert.deepEqual(next.status.queueDepth, { ready: 1, unacked: 2, total: 8 });
 });
 
 test('depth unreadable: the last depth is kept, ScalingActive says so, a Warning once', () => {

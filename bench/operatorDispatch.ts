@@ -47,6 +47,7 @@ import { releaseModelRuns } from '../devtools/modelRunRelease.ts';
 import { createVhost, deleteVhost, vhostUrl } from '../devtools/rabbitmqVhosts.ts';
 import { repoRoot, stackEnv } from '../devtools/stackEnv.ts';
 import { type MeasuredProcess, assertGnuTime, startMeasured } from './measuredProcess.ts';
+import { describeStackCpu, stackCpuSeconds } from './stackCpu.ts';
 
 const RUNS = Number(process.env.BENCH_OPERATOR_RUNS ?? 1_000);
 const APPLY_WITH_KUBECTL = process.env.BENCH_OPERATOR_APPLY === 'kubectl';
@@ -285,7 +286,11 @@ async function main(): Promise<void> {
         .catch(() => undefined);
       return line && lease?.spec?.holderIdentity ? (JSON.parse(line) as { port: number }).port : undefined;
     });
-    const atStart = { cpu: running.cpuSecondsSoFar() ?? 0, rss: running.residentMiBNow() ?? Number.NaN };
+    const atStart = {
+      cpu: running.cpuSecondsSoFar() ?? 0,
+      rss: running.residentMiBNow() ?? Number.NaN,
+      stackCpu: stackCpuSeconds(env.MODEL_RUNNER_STACK_DIR),
+    };
     await counter.start();
 
     log(
@@ -322,6 +327,7 @@ async function main(): Promise<void> {
     const atDispatched = {
       cpu: running.cpuSecondsSoFar() ?? 0,
       rss: running.residentMiBNow() ?? Number.NaN,
+      stackCpu: stackCpuSeconds(env.MODEL_RUNNER_STACK_DIR),
       metrics: await scrapeMetrics(metricsPort),
     };
     log(`all ${RUNS} dispatched ${allDispatchedSeconds.toFixed(1)} s after the apply began`);
@@ -431,6 +437,9 @@ async function main(): Promise<void> {
     console.log(`  all Succeeded after their outcomes were reported: ${succeededSeconds.toFixed(1)} s`);
     console.log(
       `  operator CPU: ${(atDispatched.cpu - atStart.cpu).toFixed(1)} s to dispatch, ${(cpuAtSteadyEnd - atDispatched.cpu).toFixed(1)} s in the steady window, ${(cpuAtSucceeded - cpuAtSteadyEnd).toFixed(1)} s to succeed, ${(cpuAtDeleted - cpuAtSucceeded).toFixed(1)} s to delete; ${cost.cpuSeconds.toFixed(1)} s in all (${cost.userSeconds.toFixed(1)} user + ${cost.systemSeconds.toFixed(1)} system, GNU time, start-up included)`,
+    );
+    console.log(
+      `  the stack's busiest services from the apply to all dispatched (CPU): ${describeStackCpu(atStart.stackCpu, atDispatched.stackCpu)}`,
     );
     console.log(
       `  operator RSS: ${atStart.rss.toFixed(0)} MiB leading with no run, ${atDispatched.rss.toFixed(0)} MiB with all dispatched (V8 heap in use ${mib(atDispatched.metrics.get('model_runner_operator_nodejs_heap_size_used_bytes'))} MiB of ${mib(atDispatched.metrics.get('model_runner_operator_nodejs_heap_size_total_bytes'))}); peak ${cost.peakRssMiB.toFixed(0)} MiB   target < ${TARGET.peakRssMiB} MiB: ${verdict(cost.peakRssMiB < TARGET.peakRssMiB)}`,

@@ -1,6 +1,11 @@
 // Kubernetes Events (events.k8s.io/v1) about an object, for people running `kubectl describe`
 // or `kubectl get events`. Recording never throws and never blocks a reconcile on a failure:
 // an Event that cannot be written is logged and forgotten.
+//
+// Events are written in the background, a few at a time (as client-go's broadcaster writes them
+// one at a time from a buffer): a burst of a thousand new runs then spends the API server on
+// their status and finalizers first, and its Events follow a little later. Past a bounded
+// backlog, new Events are dropped and counted in the log.
 import {
   V1MicroTime,
   type EventsV1Api,
@@ -34,12 +39,22 @@ export interface EventRecorderOptions {
   /** A repeat within this window bumps the series (default 5 minutes). */
   seriesWindowMs?: number;
   now?: () => Date;
+  /** Event writes in flight at once (default 2). */
+  maxConcurrentWrites?: number;
+  /** Events waiting for a write slot before new ones are dropped (default 10,000). */
+  maxBacklog?: number;
 }
 
 const CAMEL_CASE = /^[A-Z][A-Za-z0-9]{0,127}$/;
 const MAX_NOTE_BYTES = 1024;
 /** Keys of written Events kept for series; older ones are dropped past this many. */
 const MAX_REMEMBERED = 4096;
+/** At most one log line per this long about dropped Events. */
+const DROP_LOG_INTERVAL_MS = 60_000;
+
+class EventBacklogFull extends Error {
+  override name = 'EventBacklogFull';
+}
 
 export class EventRecorder {
   readonly #options: Required<Omit<EventRecorderOptions, 'log' | 'events'>> &
@@ -47,12 +62,19 @@ export class EventRecorder {
   readonly #written = new Map<string, WrittenEvent>();
   /** One write at a time per key, so a quick repeat sees the Event the first write made. */
   readonly #pending = new Map<string, Promise<void>>();
+  /** Writes in flight, and the writes waiting for a slot (each handed one when a write ends). */
+  #writing = 0;
+  readonly #waiting: (() => void)[] = [];
+  #dropped = 0;
+  #droppedLoggedAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: EventRecorderOptions) {
     this.#options = {
       reportingController: REPORTING_CONTROLLER,
       seriesWindowMs: 5 * 60_000,
       now: () => new Date(),
+      maxConcurrentWrites: 2,
+      maxBacklog: 10_000,
       ...options,
     };
   }
@@ -85,24 +107,51 @@ export class EventRecorder {
     const key = eventSeriesKey(occurrence);
     const previous = this.#pending.get(key) ?? Promise.resolve();
     const write = previous
-      .then(() => this.#write(key, object, { ...details, note }))
+      .then(() => this.#inTurn(() => this.#write(key, object, { ...details, note })))
       .catch((error: unknown) =>
-        log.warn(
-          {
-            err: describeApiError(error),
-            kind: object.kind,
-            namespace: meta.namespace,
-            name: meta.name,
-            reason: details.reason,
-          },
-          'could not write an Event',
-        ),
+        error instanceof EventBacklogFull
+          ? this.#countDropped()
+          : log.warn(
+              {
+                err: describeApiError(error),
+                kind: object.kind,
+                namespace: meta.namespace,
+                name: meta.name,
+                reason: details.reason,
+              },
+              'could not write an Event',
+            ),
       )
       .finally(() => {
         if (this.#pending.get(key) === write) this.#pending.delete(key);
       });
     this.#pending.set(key, write);
     return write;
+  }
+
+  /** Runs `work` in one of the write slots, waiting for one; refuses when the backlog is full. */
+  async #inTurn(work: () => Promise<void>): Promise<void> {
+    if (this.#writing < this.#options.maxConcurrentWrites) this.#writing++;
+    else if (this.#waiting.length >= this.#options.maxBacklog) throw new EventBacklogFull();
+    else await new Promise<void>((resolve) => this.#waiting.push(resolve)); // the slot is handed over
+    try {
+      await work();
+    } finally {
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#writing--;
+    }
+  }
+
+  #countDropped(): void {
+    this.#dropped++;
+    const now = this.#options.now().getTime();
+    if (now - this.#droppedLoggedAt < DROP_LOG_INTERVAL_MS) return;
+    this.#droppedLoggedAt = now;
+    this.#options.log.warn(
+      { dropped: this.#dropped, backlog: this.#waiting.length },
+      'Events dropped: too many waiting to be written',
+    );
   }
 
   async #write(key: string, object: KubernetesObject, details: EventDetails): Promise<void> {

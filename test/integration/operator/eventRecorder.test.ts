@@ -90,3 +90,49 @@ test('a failed write is logged and never thrown', async () => {
   );
   assert.match(String(lines()[0]?.err), /^404 NotFound/);
 });
+
+test('a burst of Events is written a few at a time, and past the backlog new ones are dropped and logged once', async () => {
+  const { log, lines } = capturedLog();
+  const real = kubeClients().events;
+  let inFlight = 0;
+  let mostInFlight = 0;
+  // The real API server, with the recorder's concurrent creates counted on the way.
+  const counted = Object.create(real) as typeof real;
+  counted.createNamespacedEvent = async (...args: Parameters<typeof real.createNamespacedEvent>) => {
+    inFlight++;
+    mostInFlight = Math.max(mostInFlight, inFlight);
+    try {
+      return await real.createNamespacedEvent(...args);
+    } finally {
+      inFlight--;
+    }
+  };
+  const recorder = new EventRecorder({
+    events: counted,
+    reportingInstance: 'operator-test-0',
+    log,
+    maxConcurrentWrites: 2,
+    maxBacklog: 6,
+  });
+  const subjects = Array.from({ length: 12 }, (_, index) => ({
+    ...subject,
+    metadata: { ...subject.metadata, name: `burst-${index}`, uid: `burst-uid-${index}` },
+  }));
+  await Promise.all(subjects.map((each) => recorder.normal(each, 'Burst', 'one of twelve', 'Reconcile')));
+
+  assert.equal(mostInFlight, 2);
+  const written = (await kubeClients().events.listNamespacedEvent({ namespace })).items.filter(
+    (event) => event.reason === 'Burst',
+  );
+  // Two writing and six waiting; the last four found the backlog full.
+  assert.deepEqual(
+    written.map((event) => event.regarding?.name).sort(),
+    subjects
+      .slice(0, 8)
+      .map((each) => each.metadata.name)
+      .sort(),
+  );
+  const drops = lines().filter((line) => line.msg === 'Events dropped: too many waiting to be written');
+  assert.equal(drops.length, 1, 'one log line for the drops of a minute');
+  assert.equal(drops[0]?.dropped, 1);
+});

@@ -39,7 +39,7 @@ export interface DuckDbSessionOptions {
  * Rows per row group of the parquet files DuckDB writes. Its writer holds a whole row group
  * in memory, uncompressed and whatever the memory limit, before writing it: about 1.2 KB a row
  * for ingest's transactions and logs, so 150 MB at DuckDB's default of 122,880 rows. A quarter
- * of that bounds it to about 40 MB, for files 0.2–0.5% larger (docs/benchmarks.md).
+ * of that bounds it to about 40 MB, for files at most 0.5% larger (docs/benchmarks.md).
  */
 export const PARQUET_ROW_GROUP_ROWS = 30_720;
 

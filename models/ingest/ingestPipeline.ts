@@ -183,9 +183,9 @@ export async function runIngestPipeline(options: IngestPipelineOptions): Promise
     for (const dataset of ['transactions', 'logs'] as const) {
       const file = join(dir, `${dataset}-${parts[dataset].length}.parquet`);
       await session.copyToParquet(STAGED_TABLES[dataset], file);
-      await session.run(`DELETE FROM ${STAGED_TABLES[dataset]}`);
       parts[dataset].push(file);
     }
+    await session.run(createStagedTablesSql(['transactions', 'logs']));
   };
   // Fetching runs ahead of decoding by one sub-range; a failure stops both.
   const fetching = new AbortController();

@@ -77,16 +77,24 @@ export const STAGED_TABLES = {
   logs: 'ingest_logs',
 } as const;
 
-/** The batch's staged tables, empty, with the schemas' columns and types. */
-export function createStagedTablesSql(): string {
-  return [
-    [STAGED_TABLES.blocks, blocksSchema],
-    [STAGED_TABLES.transactions, transactionsSchema],
-    [STAGED_TABLES.logs, logsSchema],
-  ]
+const STAGED_SCHEMAS: Record<keyof typeof STAGED_TABLES, ParquetSchema> = {
+  blocks: blocksSchema,
+  transactions: transactionsSchema,
+  logs: logsSchema,
+};
+
+/**
+ * Staged tables, empty, with the schemas' columns and types: all three by default. A flush
+ * creates its tables again rather than DELETE their rows: DuckDB keeps a deleted row's storage
+ * (never reclaimed in a temp table), so a DELETE held every flushed row in memory or spill.
+ */
+export function createStagedTablesSql(
+  datasets: readonly (keyof typeof STAGED_TABLES)[] = ['blocks', 'transactions', 'logs'],
+): string {
+  return datasets
     .map(
-      ([table, schema]) =>
-        `CREATE OR REPLACE TEMP TABLE ${table as string} (${duckDbColumnsSql(schema as ParquetSchema)})`,
+      (dataset) =>
+        `CREATE OR REPLACE TEMP TABLE ${STAGED_TABLES[dataset]} (${duckDbColumnsSql(STAGED_SCHEMAS[dataset])})`,
     )
     .join(';\n');
 }

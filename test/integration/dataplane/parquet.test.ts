@@ -9,7 +9,11 @@ import { parquetReadObjects } from 'hyparquet';
 import { GcsLake } from '../../../adapters/lake/gcsLake.ts';
 import { LocalLake } from '../../../adapters/lake/localLake.ts';
 import { writeQueryParts, writeRowParts } from '../../../adapters/parquet/batchParts.ts';
-import { DuckDbSession, readParquetSql } from '../../../adapters/parquet/duckDbSession.ts';
+import {
+  DuckDbSession,
+  PARQUET_ROW_GROUP_ROWS,
+  readParquetSql,
+} from '../../../adapters/parquet/duckDbSession.ts';
 import type { ParquetRow, ParquetSchema } from '../../../dataplane/parquetSchema.ts';
 import { writeParquet } from '../../../adapters/parquet/parquetWriter.ts';
 import { InvalidValueError } from '../../../dataplane/validNames.ts';
@@ -180,6 +184,24 @@ describe('parquet writers', () => {
     await writeFile(file, writeParquet(SCHEMA, []));
     assert.deepEqual(await readBackWithDuckDb(file), []);
     assert.equal((await columnTypes(file)).length, SCHEMA.length);
+  });
+
+  it('DuckDB writes row groups of PARQUET_ROW_GROUP_ROWS (its writer holds one in memory), rows in order', async () => {
+    const file = join(dir, 'row-groups.parquet');
+    const total = PARQUET_ROW_GROUP_ROWS * 2 + 5;
+    assert.equal(await session.copyToParquet(`SELECT range AS n FROM range(${total})`, file), total);
+    const path = readParquetSql([file]).slice('read_parquet(['.length, -2);
+    const groups = await session.query(
+      `SELECT DISTINCT row_group_id, row_group_num_rows FROM parquet_metadata(${path}) ORDER BY row_group_id`,
+    );
+    assert.deepEqual(
+      groups.map((group) => Number(group.row_group_num_rows)),
+      [PARQUET_ROW_GROUP_ROWS, PARQUET_ROW_GROUP_ROWS, 5],
+    );
+    const [order] = await session.query(
+      `SELECT count(*) FILTER (WHERE n <> file_row_number) AS misplaced FROM read_parquet(${path}, file_row_number = true)`,
+    );
+    assert.equal(order?.misplaced, 0n);
   });
 
   it('refuses a row that does not fit the schema, in both writers', async () => {

@@ -14,6 +14,7 @@ import type { BlockBatch } from '../../../dataplane/batches.ts';
 import type { ParquetSchema } from '../../../dataplane/parquetSchema.ts';
 import { runIngestPipeline } from '../../../models/ingest/ingestPipeline.ts';
 import { ingestionRows } from '../../../models/ingest/ingestRows.ts';
+import { STAGED_TABLES } from '../../../models/ingest/ingestSql.ts';
 import { blocksSchema, logsSchema, transactionsSchema } from '../../../models/ingest/ingestSchemas.ts';
 import { SubRangeSizes } from '../../../models/ingest/subRanges.ts';
 import {
@@ -138,6 +139,15 @@ describe('the SQL path of ingest', () => {
       (2n ** 127n - 1n).toString(),
     );
     assert.ok(rows.logs.some((row) => row.topic3 !== null) && rows.logs.some((row) => row.topic0 === null));
+  });
+
+  it('keeps no storage of the rows it moved to parts (a DELETE would keep it all, in memory or spilled)', async () => {
+    await sqlRows(rpcFor(node.url));
+    assert.ok(parts >= 2, `${parts} parts`);
+    for (const table of [STAGED_TABLES.transactions, STAGED_TABLES.logs]) {
+      const [row] = await session.query(`SELECT count(*) AS segments FROM pragma_storage_info('${table}')`);
+      assert.equal(Number(row?.segments), 0, table);
+    }
   });
 
   it('gives the same rows from a node without eth_getBlockReceipts (receipts per transaction)', async () => {

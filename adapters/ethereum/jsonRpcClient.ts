@@ -133,6 +133,11 @@ export class JsonRpcClient {
     return this.#batchSize;
   }
 
+  /** HTTP requests the client keeps in flight at most. */
+  get maxConcurrentRequests(): number {
+    return this.#maxConcurrentRequests;
+  }
+
   /** One call; the raw `result`, to be validated by the caller. */
   async request(method: string, params: readonly unknown[], signal?: AbortSignal): Promise<unknown> {
     const [result] = await this.requestBatch([{ method, params }], signal);

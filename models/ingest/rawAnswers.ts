@@ -85,7 +85,14 @@ export async function fetchSubRange(
   dir: string,
   signal: AbortSignal,
 ): Promise<SubRangeAnswers> {
-  const requests = chunks(blockNumbers(range), rpc.client.batchSize);
+  // Heavy blocks make small sub-ranges: split them so every request slot is busy (one request per
+  // slot and kind at least), as the node answers requests side by side but each one in turn.
+  const blocks = blockNumbers(range);
+  const perRequest = Math.min(
+    rpc.client.batchSize,
+    Math.max(1, Math.ceil(blocks.length / rpc.client.maxConcurrentRequests)),
+  );
+  const requests = chunks(blocks, perRequest);
   const files = {
     blocks: filesOf(dir, 'blocks', range, requests.length),
     receipts: filesOf(dir, 'receipts', range, requests.length),

@@ -4,9 +4,7 @@
 // is written at once. Nothing is written when nothing changed. The last status written is
 // remembered because the informer's copy may not show it yet.
 import type { Condition, ModelScheduleStatus } from '../../crds/generated/types.ts';
-import { canonicalJson } from '../modelrun/statusThrottle.ts';
-
-export type WriteDecision = 'unchanged' | 'write' | 'later';
+import { StatusWriteMemory, type WriteDecision, canonicalJson } from '../modelrun/statusThrottle.ts';
 
 const NUMBERS: readonly (keyof ModelScheduleStatus)[] = [
   'processedThroughBlock',
@@ -30,38 +28,17 @@ function significant(status: ModelScheduleStatus): string {
   return canonicalJson(kept);
 }
 
-export class ScheduleStatusWrites {
-  readonly #intervalMs: number;
-  readonly #last = new Map<string, { status: ModelScheduleStatus; at: number }>();
-
-  constructor(intervalMs: number) {
-    this.#intervalMs = intervalMs;
-  }
-
+export class ScheduleStatusWrites extends StatusWriteMemory<ModelScheduleStatus> {
   decide(
     uid: string,
     current: ModelScheduleStatus | undefined,
     next: ModelScheduleStatus,
     now: Date,
   ): WriteDecision {
-    const last = this.#last.get(uid);
+    const last = this.lastWritten(uid);
     const nextJson = canonicalJson(next);
     if (canonicalJson(last?.status ?? current ?? {}) === nextJson) return 'unchanged';
     if (!last || significant(last.status) !== significant(next)) return 'write';
-    return now.getTime() - last.at >= this.#intervalMs ? 'write' : 'later';
-  }
-
-  /** How long until the numbers may be written again. */
-  waitMs(uid: string, now: Date): number {
-    const last = this.#last.get(uid);
-    return last ? Math.max(1, last.at + this.#intervalMs - now.getTime()) : 1;
-  }
-
-  written(uid: string, status: ModelScheduleStatus, now: Date): void {
-    this.#last.set(uid, { status, at: now.getTime() });
-  }
-
-  forget(uid: string): void {
-    this.#last.delete(uid);
+    return this.intervalPassed(uid, now) ? 'write' : 'later';
   }
 }

@@ -10,6 +10,7 @@ import {
   CustomResourceClient,
   EventRecorder,
   createKubeClients,
+  type ResourceQuery,
   customResourceType,
   listWatchClient,
   loadKubeConfig,
@@ -20,7 +21,7 @@ import { FreshQueueCountReader } from '../adapters/rabbitmq/freshQueueCounts.ts'
 import { RabbitManagementApi } from '../adapters/rabbitmq/managementApi.ts';
 import { vhostOfAmqpUrl } from '../adapters/rabbitmq/queueDepth.ts';
 import { RunProgressStore } from '../adapters/redis/progress.ts';
-import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Deployment, V1Pod } from '@kubernetes/client-node';
 import type { ModelRun, ModelSchedule, WorkerPool } from '../crds/generated/types.ts';
 import { API_GROUP, API_VERSION, MODEL_RUN, MODEL_SCHEDULE, WORKER_POOL } from '../crds/kinds.ts';
 import { ModelRunController } from '../controllers/modelrun/modelRunController.ts';
@@ -81,25 +82,21 @@ async function main(): Promise<void> {
   const manager = new ControllerManager({ log, metrics });
   const watch = listWatchClient(kube.config);
   const runType = customResourceType(MODEL_RUN);
-  const runCache = new Informer<ModelRun>({
-    name: 'modelruns',
-    resource: { ...runType, namespace: config.watchNamespace },
-    client: watch,
-    log,
-    onRestart: informerRestartHook(metrics, 'modelruns'),
-  });
-  const jobCache = new Informer({
-    name: 'jobs',
-    resource: {
-      group: 'batch',
-      version: 'v1',
-      plural: 'jobs',
-      namespace: config.watchNamespace,
-      labelSelector: 'app.kubernetes.io/managed-by=model-runner',
-    },
-    client: watch,
-    log,
-    onRestart: informerRestartHook(metrics, 'jobs'),
+  // Every cache watches the operator's namespace (all when unset), its restarts counted under its name.
+  const informer = <T extends KubernetesObject>(name: string, resource: ResourceQuery): Informer<T> =>
+    new Informer<T>({
+      name,
+      resource: { ...resource, namespace: config.watchNamespace },
+      client: watch,
+      log,
+      onRestart: informerRestartHook(metrics, name),
+    });
+  const runCache = informer<ModelRun>('modelruns', runType);
+  const jobCache = informer('jobs', {
+    group: 'batch',
+    version: 'v1',
+    plural: 'jobs',
+    labelSelector: 'app.kubernetes.io/managed-by=model-runner',
   });
 
   const redis = new IORedis.Redis(config.endpoints.redisUrl, {
@@ -171,13 +168,7 @@ async function main(): Promise<void> {
 
   // ModelSchedule: creates the ModelRuns it owns from the markers; a run's change wakes its schedule.
   const scheduleType = customResourceType(MODEL_SCHEDULE);
-  const scheduleCache = new Informer<ModelSchedule>({
-    name: 'modelschedules',
-    resource: { ...scheduleType, namespace: config.watchNamespace },
-    client: watch,
-    log,
-    onRestart: informerRestartHook(metrics, 'modelschedules'),
-  });
+  const scheduleCache = informer<ModelSchedule>('modelschedules', scheduleType);
   const scheduleController = new ModelScheduleController(
     modelSchedulePorts({
       kube,
@@ -222,38 +213,18 @@ async function main(): Promise<void> {
     log.warn('RABBITMQ_MANAGEMENT_URL is not set: WorkerPools cannot read their queue depth');
   const freshCounts = new FreshQueueCountReader(rabbit, log);
   const poolType = customResourceType(WORKER_POOL);
-  const poolCache = new Informer<WorkerPool>({
-    name: 'workerpools',
-    resource: { ...poolType, namespace: config.watchNamespace },
-    client: watch,
-    log,
-    onRestart: informerRestartHook(metrics, 'workerpools'),
+  const poolCache = informer<WorkerPool>('workerpools', poolType);
+  const poolDeploymentCache = informer<V1Deployment>('workerpool-deployments', {
+    group: 'apps',
+    version: 'v1',
+    plural: 'deployments',
+    labelSelector: POOL_LABEL,
   });
-  const poolDeploymentCache = new Informer<V1Deployment>({
-    name: 'workerpool-deployments',
-    resource: {
-      group: 'apps',
-      version: 'v1',
-      plural: 'deployments',
-      namespace: config.watchNamespace,
-      labelSelector: POOL_LABEL,
-    },
-    client: watch,
-    log,
-    onRestart: informerRestartHook(metrics, 'workerpool-deployments'),
-  });
-  const poolPodCache = new Informer<V1Pod>({
-    name: 'workerpool-pods',
-    resource: {
-      group: '',
-      version: 'v1',
-      plural: 'pods',
-      namespace: config.watchNamespace,
-      labelSelector: POOL_LABEL,
-    },
-    client: watch,
-    log,
-    onRestart: informerRestartHook(metrics, 'workerpool-pods'),
+  const poolPodCache = informer<V1Pod>('workerpool-pods', {
+    group: '',
+    version: 'v1',
+    plural: 'pods',
+    labelSelector: POOL_LABEL,
   });
   const poolController = new WorkerPoolController(
     workerPoolPorts({

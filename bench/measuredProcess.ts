@@ -43,6 +43,14 @@ export interface MeasuredProcess {
 /** USER_HZ: /proc counts CPU time in these ticks (100 on every Linux ABI). */
 const CLOCK_TICKS_PER_SECOND = 100;
 
+/** User + system CPU seconds process `pid` has used so far, from /proc; throws when it is gone. */
+export function processCpuSeconds(pid: number): number {
+  // Fields after the parenthesised name: state is field 3, utime 14, stime 15.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
+
 /** Starts `command args` under GNU time; kills it (and GNU time) by PID after `timeoutMs`. */
 export function startMeasured(
   command: string,
@@ -104,10 +112,7 @@ export function startMeasured(
       const command = commandPid(child.pid!);
       if (command === undefined) return undefined;
       try {
-        // Fields after the parenthesised name: state is field 3, utime 14, stime 15.
-        const stat = readFileSync(`/proc/${command}/stat`, 'utf8');
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+        return processCpuSeconds(command);
       } catch {
         return undefined;
       }

@@ -3,16 +3,7 @@
 // besides the process it measures.
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-
-/** USER_HZ: /proc counts CPU time in these ticks (100 on every Linux ABI). */
-const CLOCK_TICKS_PER_SECOND = 100;
-
-function ownCpuSeconds(pid: number): number {
-  // Fields after the parenthesised name: utime is field 14, stime 15.
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
-}
+import { processCpuSeconds } from './measuredProcess.ts';
 
 function children(pid: number): number[] {
   const found: number[] = [];
@@ -25,7 +16,7 @@ function children(pid: number): number[] {
 
 function treeCpuSeconds(pid: number): number {
   try {
-    return ownCpuSeconds(pid) + children(pid).reduce((total, child) => total + treeCpuSeconds(child), 0);
+    return processCpuSeconds(pid) + children(pid).reduce((total, child) => total + treeCpuSeconds(child), 0);
   } catch {
     return 0; // the process (or a child) ended meanwhile
   }

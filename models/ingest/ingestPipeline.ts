@@ -119,7 +119,11 @@ class SubRangeDecoder {
 
   async #tryDecode(answers: SubRangeAnswers): Promise<Doubt | undefined> {
     for (const kind of ['blocks', 'receipts'] as const) {
-      const files = { files: answers.files[kind], largestBytes: await largestFile(answers.files[kind]) };
+      const files = {
+        files: answers.files[kind],
+        largestBytes: await largestFile(answers.files[kind]),
+        allArrays: answers.arrays[kind],
+      };
       try {
         await this.#session.run(kind === 'blocks' ? loadRawBlocksSql(files) : loadRawReceiptsSql(files));
       } catch (error) {

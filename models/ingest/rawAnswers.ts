@@ -15,8 +15,20 @@ export interface SubRangeAnswers {
   /** The blocks of each request, in order; the i-th file of each kind answers the i-th. */
   requests: number[][];
   files: Record<AnswerKind, string[]>;
+  /**
+   * Per kind, whether every file holds a JSON array: a batch's answer, or validated answers.
+   * A single call goes as an object and is answered by one; DuckDB reads arrays faster when
+   * told that is all there is.
+   */
+  arrays: Record<AnswerKind, boolean>;
   /** Bytes of JSON written, both kinds. */
   bytes: number;
+}
+
+/** One request's answer file: its size, and whether it holds an array (see `arrays`). */
+interface WrittenAnswer {
+  bytes: number;
+  array: boolean;
 }
 
 function blockNumbers(range: SubRange): number[] {
@@ -45,14 +57,14 @@ async function writeValidatedAnswers(
   blocks: readonly number[],
   file: string,
   signal: AbortSignal,
-): Promise<number> {
+): Promise<WrittenAnswer> {
   const results =
     kind === 'blocks'
       ? (await rpc.getBlockResults(blocks, signal)).results
       : (await rpc.getReceiptsOfBlocks(blocks, signal)).map((block) => block.results);
   const text = JSON.stringify(results.map((result, i) => ({ jsonrpc: '2.0', id: blocks[i], result })));
   await writeFile(file, text);
-  return Buffer.byteLength(text);
+  return { bytes: Buffer.byteLength(text), array: true };
 }
 
 async function fetchChunk(
@@ -61,7 +73,7 @@ async function fetchChunk(
   blocks: readonly number[],
   file: string,
   signal: AbortSignal,
-): Promise<number> {
+): Promise<WrittenAnswer> {
   if (kind === 'receipts' && !rpc.servesBlockReceipts) {
     return writeValidatedAnswers(rpc, kind, blocks, file, signal);
   }
@@ -70,7 +82,9 @@ async function fetchChunk(
     file,
     signal,
   );
-  return outcome.ok ? outcome.bytes : writeValidatedAnswers(rpc, kind, blocks, file, signal);
+  return outcome.ok
+    ? { bytes: outcome.bytes, array: blocks.length > 1 }
+    : writeValidatedAnswers(rpc, kind, blocks, file, signal);
 }
 
 /** The files of one kind for a sub-range, one per request of at most the client's batch size. */
@@ -97,15 +111,25 @@ export async function fetchSubRange(
     blocks: filesOf(dir, 'blocks', range, requests.length),
     receipts: filesOf(dir, 'receipts', range, requests.length),
   };
-  const sizes = await Promise.all(
-    (['blocks', 'receipts'] as const).flatMap((kind) =>
-      requests.map((blocks, i) => fetchChunk(rpc, kind, blocks, files[kind][i]!, signal)),
+  const [blocksWritten, receiptsWritten] = await Promise.all(
+    (['blocks', 'receipts'] as const).map((kind) =>
+      Promise.all(requests.map((blocks, i) => fetchChunk(rpc, kind, blocks, files[kind][i]!, signal))),
     ),
   );
-  return { range, requests, files, bytes: sizes.reduce((a, b) => a + b, 0) };
+  const written = [...blocksWritten!, ...receiptsWritten!];
+  return {
+    range,
+    requests,
+    files,
+    arrays: {
+      blocks: blocksWritten!.every((answer) => answer.array),
+      receipts: receiptsWritten!.every((answer) => answer.array),
+    },
+    bytes: written.reduce((sum, answer) => sum + answer.bytes, 0),
+  };
 }
 
-/** Asks again for one kind of the sub-range through the JS client, rewriting its files. */
+/** Asks again for one kind of the sub-range through the JS client, rewriting its files (as arrays). */
 export async function refetchValidated(
   rpc: EthereumRpc,
   answers: SubRangeAnswers,
@@ -117,4 +141,5 @@ export async function refetchValidated(
       writeValidatedAnswers(rpc, kind, answers.requests[i]!, file, signal),
     ),
   );
+  answers.arrays[kind] = true;
 }

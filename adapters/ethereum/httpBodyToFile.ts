@@ -2,7 +2,7 @@
 // ingest, where DuckDB reads the JSON-RPC answers itself. node:http costs markedly less CPU
 // per byte than fetch for a body that is only written out (docs/benchmarks.md), and a gzip
 // answer is inflated before it is written.
-import { writeFile } from 'node:fs/promises';
+import { open, writeFile } from 'node:fs/promises';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { gunzipSync } from 'node:zlib';
@@ -72,8 +72,8 @@ export class HttpBodyPoster {
       response.resume();
       return { ok: false, reason: `HTTP ${status}`, status };
     }
-    // Gathered, then written at once: cheaper than a write per socket chunk. A request is one
-    // sub-range's answers of one kind, so this is bounded by the caller's sub-range size.
+    // Gathered, then written in a few writev calls: cheaper than a write per socket chunk. A
+    // request is one sub-range's answers of one kind, so this is bounded by the sub-range size.
     const chunks: Buffer[] = [];
     try {
       for await (const chunk of response) chunks.push(chunk as Buffer);
@@ -83,15 +83,44 @@ export class HttpBodyPoster {
       return { ok: false, reason };
     }
     if (!response.complete) return { ok: false, reason: 'the answer was cut off' };
-    let answer = Buffer.concat(chunks);
     if (response.headers['content-encoding'] === 'gzip') {
+      let answer: Buffer;
       try {
-        answer = gunzipSync(answer);
+        answer = gunzipSync(Buffer.concat(chunks));
       } catch (error) {
         return { ok: false, reason: `gzip: ${(error as Error).message}` };
       }
+      await writeFile(file, answer);
+      return { ok: true, bytes: answer.length };
     }
-    await writeFile(file, answer);
-    return { ok: true, bytes: answer.length };
+    return { ok: true, bytes: await writeChunks(file, chunks) };
   }
 }
+
+/**
+ * Writes `chunks` to `file` as they came off the socket: no joined copy of the answer, and
+ * few system calls (up to IOV_MAX buffers each). A short write goes on from where it stopped.
+ */
+export async function writeChunks(file: string, chunks: readonly Buffer[]): Promise<number> {
+  const handle = await open(file, 'w');
+  try {
+    let bytes = 0;
+    for (let start = 0; start < chunks.length; start += MAX_CHUNKS_PER_WRITE) {
+      const group = chunks.slice(start, start + MAX_CHUNKS_PER_WRITE);
+      const size = group.reduce((sum, chunk) => sum + chunk.length, 0);
+      let { bytesWritten } = await handle.writev(group);
+      if (bytesWritten < size) {
+        const rest = Buffer.concat(group).subarray(bytesWritten);
+        bytesWritten += (await handle.write(rest, 0, rest.length)).bytesWritten;
+      }
+      if (bytesWritten !== size) throw new Error(`wrote ${bytesWritten} of ${size} bytes to ${file}`);
+      bytes += size;
+    }
+    return bytes;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** IOV_MAX on Linux: buffers per writev call. */
+const MAX_CHUNKS_PER_WRITE = 1024;

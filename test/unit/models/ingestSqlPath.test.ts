@@ -19,7 +19,9 @@ import { blocksSchema, logsSchema, transactionsSchema } from '../../../models/in
 import { SubRangeSizes } from '../../../models/ingest/subRanges.ts';
 import {
   BYZANTIUM,
+  MIXED_CASE_BLOCK,
   type SyntheticNode,
+  blockOf,
   WIDE_VALUES_BLOCK,
   hashOf,
   startSyntheticNode,
@@ -126,6 +128,12 @@ describe('the SQL path of ingest', () => {
         .every((row) => row.receipt_status === null),
     );
     assert.ok(transactions.some((row) => row.to_address === null && row.receipt_contract_address !== null));
+    const mixed = transactions.filter((row) => Number(row.block_number) === MIXED_CASE_BLOCK);
+    assert.ok(mixed.length > 0 && JSON.stringify(blockOf(MIXED_CASE_BLOCK)).match(/0x[0-9A-F]*[A-F]/));
+    assert.ok(
+      mixed.every((row) => row.transaction_hash === String(row.transaction_hash).toLowerCase()),
+      'upper-case hex from the node is stored lower-case',
+    );
     const wide = transactions.filter((row) => Number(row.block_number) === WIDE_VALUES_BLOCK);
     assert.deepEqual(
       wide.map((row) => row.value),

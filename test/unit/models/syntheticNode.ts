@@ -1,7 +1,7 @@
 // A scripted JSON-RPC node on 127.0.0.1 serving a synthetic chain with the shapes ingest must
 // handle: legacy, EIP-1559 and contract-creating transactions, reverted ones, receipts
 // before Byzantium (a state root, no status) and before London (no effective gas price),
-// logs with 0 to 4 topics, and wei amounts of 2^127 and more. `corrupt` rewrites an answer
+// logs with 0 to 4 topics, wei amounts of 2^127 and more, and upper-case hex. `corrupt` rewrites an answer
 // (garbage, a reorg); `missingMethods` are refused as a node without them would.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,12 +9,15 @@ import type { AddressInfo } from 'node:net';
 export const hashOf = (n: number | bigint): string => `0x${n.toString(16).padStart(64, '0')}`;
 const hex = (n: number | bigint): string => `0x${n.toString(16)}`;
 const addressOf = (n: number): string => `0x${n.toString(16).padStart(40, '0')}`;
+export const upperHex = (value: string): string => `0x${value.slice(2).toUpperCase()}`;
 
 /** Blocks below are pre-Byzantium (receipts carry `root`), below LONDON pre-London. */
 export const BYZANTIUM = 103;
 export const LONDON = 105;
 /** The block whose transactions carry 2^127 and 2^256 - 1 wei. */
 export const WIDE_VALUES_BLOCK = 106;
+/** The block whose hashes, addresses and data are upper-case hex (valid; stored lower-case). */
+export const MIXED_CASE_BLOCK = 107;
 export const TIMESTAMP_OF = (n: number): number => 1_727_740_800 + n * 12;
 
 export interface SyntheticTransaction {
@@ -28,8 +31,9 @@ function transactionsOf(n: number): SyntheticTransaction[] {
   const result: SyntheticTransaction[] = [];
   let cumulative = 0;
   let logIndex = 0;
+  const cased = (value: string): string => (n === MIXED_CASE_BLOCK ? upperHex(value) : value);
   for (let i = 0; i < count; i++) {
-    const hash = hashOf(1_000_000 + n * 10 + i);
+    const hash = cased(hashOf(1_000_000 + n * 10 + i));
     const kind = (n + i) % 3; // 0 legacy call, 1 EIP-1559 call, 2 contract creation
     const reverted = (n + i) % 5 === 4;
     const wide = n === WIDE_VALUES_BLOCK;
@@ -39,12 +43,12 @@ function transactionsOf(n: number): SyntheticTransaction[] {
       blockHash,
       blockNumber: hex(n),
       transactionIndex: hex(i),
-      from: addressOf(0xaaaa + i),
-      to: kind === 2 ? null : addressOf(0xbbbb + n),
+      from: cased(addressOf(0xaaaa + i)),
+      to: kind === 2 ? null : cased(addressOf(0xbbbb + n)),
       value: hex(value),
       nonce: hex(n * 3 + i),
       gas: hex(100_000 + i),
-      input: kind === 2 ? '0x6080604052' : `0xa9059cbb${'00'.repeat(i * 7)}`,
+      input: cased(kind === 2 ? '0x6080604052' : `0xa9059cbb${'00'.repeat(i * 7)}`),
       type: hex(kind === 1 ? 2 : 0),
       v: '0x1b',
       r: hashOf(5),
@@ -60,9 +64,9 @@ function transactionsOf(n: number): SyntheticTransaction[] {
     const logs = reverted
       ? []
       : Array.from({ length: (n + i) % 6 }, (_, j) => ({
-          address: addressOf(0xcccc + j),
-          topics: Array.from({ length: j % 5 }, (_, t) => hashOf(BigInt(n) * 1000n + BigInt(t))),
-          data: `0x${'ab'.repeat(j * 16)}`,
+          address: cased(addressOf(0xcccc + j)),
+          topics: Array.from({ length: j % 5 }, (_, t) => cased(hashOf(BigInt(n) * 1000n + BigInt(t)))),
+          data: cased(`0x${'ab'.repeat(j * 16)}`),
           blockNumber: hex(n),
           blockHash,
           transactionHash: hash,
@@ -81,7 +85,7 @@ function transactionsOf(n: number): SyntheticTransaction[] {
       to: tx.to,
       gasUsed: hex(gasUsed),
       cumulativeGasUsed: hex(cumulative),
-      contractAddress: kind === 2 ? addressOf(0xdddd + n) : null,
+      contractAddress: kind === 2 ? cased(addressOf(0xdddd + n)) : null,
       logs,
       logsBloom: `0x${'0'.repeat(512)}`,
       type: tx.type,
@@ -154,7 +158,10 @@ function resultOf(call: Call, tip: number): unknown {
     case 'eth_getTransactionReceipt': {
       const hash = String(call.params[0]);
       const n = Math.floor((Number(BigInt(hash)) - 1_000_000) / 10);
-      return receiptsOf(n).find((receipt) => receipt.transactionHash === hash) ?? null;
+      // Hex is a number: a hash asked for in lower case finds one served in upper case.
+      return (
+        receiptsOf(n).find((receipt) => BigInt(String(receipt.transactionHash)) === BigInt(hash)) ?? null
+      );
     }
     case 'eth_getLogs': {
       const filter = call.params[0] as { fromBlock: string; toBlock: string };

@@ -21,7 +21,7 @@ export interface SubRangePolicy {
 
 export const DEFAULT_SUB_RANGE_POLICY: SubRangePolicy = {
   firstBlocks: 20,
-  targetBytes: 12 * 1024 * 1024,
+  targetBytes: 32 * 1024 * 1024,
   maxBlocks: 1_000,
 };
 

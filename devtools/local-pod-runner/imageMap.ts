@@ -22,15 +22,18 @@ export type ImageMap = ReadonlyMap<string, LocalImage>;
 
 const REPOSITORY_KEY = /^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
 
+/** The worker image's Node flags (worker-image/Dockerfile's ENTRYPOINT says why). */
+export const WORKER_NODE_FLAGS = ['--initial-heap-size=64'];
+
 /** The built-in map: the project's images run their program from this checkout with its Node. */
 export function defaultImageMap(repoRoot: string): ImageMap {
-  const nodeProgram = (script: string): LocalImage => ({
-    entrypoint: [join(repoRoot, 'node_modules/.bin/node'), join(repoRoot, script)],
+  const nodeProgram = (script: string, nodeFlags: string[] = []): LocalImage => ({
+    entrypoint: [join(repoRoot, 'node_modules/.bin/node'), ...nodeFlags, join(repoRoot, script)],
     args: [],
     env: {},
   });
   return new Map([
-    ['model-runner/worker', nodeProgram('worker-image/main.ts')],
+    ['model-runner/worker', nodeProgram('worker-image/main.ts', WORKER_NODE_FLAGS)],
     ['model-runner/operator', nodeProgram('operator/main.ts')],
   ]);
 }

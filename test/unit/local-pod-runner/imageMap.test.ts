@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import {
   containerLaunch,
@@ -6,12 +8,15 @@ import {
   findLocalImage,
   imageRepository,
   parseImageMap,
+  WORKER_NODE_FLAGS,
 } from '../../../devtools/local-pod-runner/imageMap.ts';
 
 const repoRoot = '/src/model-runner';
 const map = defaultImageMap(repoRoot);
 const node = '/src/model-runner/node_modules/.bin/node';
 const workerMain = '/src/model-runner/worker-image/main.ts';
+/** The worker's Node flags, as worker-image/Dockerfile's ENTRYPOINT gives them. */
+const workerFlags = ['--initial-heap-size=64'];
 const operatorMain = '/src/model-runner/operator/main.ts';
 
 const repositoryCases: [string, string][] = [
@@ -44,11 +49,15 @@ for (const [image, mapped] of matchCases) {
 }
 
 const launchCases: [string, { image: string; command?: string[]; args?: string[] }, string[]][] = [
-  ['a mapped image runs its entrypoint', { image: 'ghcr.io/x/model-runner/worker:1.2' }, [node, workerMain]],
+  [
+    'a mapped image runs its entrypoint',
+    { image: 'ghcr.io/x/model-runner/worker:1.2' },
+    [node, ...workerFlags, workerMain],
+  ],
   [
     'args replace the default args',
     { image: 'model-runner/worker', args: ['--mode', 'job'] },
-    [node, workerMain, '--mode', 'job'],
+    [node, ...workerFlags, workerMain, '--mode', 'job'],
   ],
   [
     'command replaces the entrypoint (and args follow it)',
@@ -60,7 +69,11 @@ const launchCases: [string, { image: string; command?: string[]; args?: string[]
     { image: 'busybox:1.36', command: ['sh', '-c', 'echo hi'] },
     ['sh', '-c', 'echo hi'],
   ],
-  ['empty args keep the default args', { image: 'model-runner/worker', args: [] }, [node, workerMain]],
+  [
+    'empty args keep the default args',
+    { image: 'model-runner/worker', args: [] },
+    [node, ...workerFlags, workerMain],
+  ],
   [
     'the operator image runs the operator',
     { image: 'ghcr.io/x/model-runner/operator:0.1' },
@@ -133,3 +146,11 @@ const invalidMaps: [string, string, RegExp][] = [
 for (const [name, text, message] of invalidMaps) {
   test(`parseImageMap rejects ${name}`, () => assert.throws(() => parseImageMap(text, repoRoot), message));
 }
+
+test("the worker's Node flags are the image's: the Dockerfile's ENTRYPOINT", () => {
+  const dockerfile = readFileSync(join(import.meta.dirname, '../../../worker-image/Dockerfile'), 'utf8');
+  const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(dockerfile);
+  assert.ok(entrypoint, 'worker-image/Dockerfile has an exec-form ENTRYPOINT');
+  assert.deepEqual(JSON.parse(entrypoint[1]!), ['node', ...WORKER_NODE_FLAGS, 'worker-image/main.ts']);
+  assert.deepEqual(WORKER_NODE_FLAGS, workerFlags);
+});

@@ -4,7 +4,7 @@
 // travels to pods. Retries belong to the Job (backoffLimitPerIndex = maxRetriesPerBatch), so a
 // pod makes one attempt: 0 when its batch is complete (succeeded or already done), 1 when it
 // failed or was interrupted, so Kubernetes retries the index.
-import { batchMessageFor, type RunRequest } from '../contract/batchMessage.ts';
+import { type BatchMessage, batchMessageFor, type RunRequest } from '../contract/batchMessage.ts';
 import type { BlockBatch } from '../dataplane/batches.ts';
 import { type Chains, planChainBatches, requireChain } from '../dataplane/chains.ts';
 import { attemptBatch, batchLogFields, recordFailedForGood, type AttemptDeps } from './batchAttempt.ts';
@@ -39,40 +39,54 @@ export type JobBatchResult = {
   error?: string;
 };
 
-/** Works the batches once each, in order; stops at the first that does not complete. */
+/**
+ * Works the batches once each, in order, up to `concurrency` at a time (a pod working a whole
+ * run; an Indexed Job's pod has one batch). The first batch that does not complete stops the
+ * start of any other; those already under way finish. Results are in batch order, for the
+ * batches that were started.
+ */
 export async function runJobBatches(
   run: RunRequest,
   batches: readonly BlockBatch[],
   attempt: number,
   signal: AbortSignal,
   deps: AttemptDeps,
+  concurrency = 1,
 ): Promise<{ complete: boolean; results: JobBatchResult[] }> {
-  const results: JobBatchResult[] = [];
-  for (const batch of batches) {
-    const message = batchMessageFor(run, batch, deps.clock(), attempt);
-    if (signal.aborted) {
-      results.push({ batchId: message.batchId, result: 'interrupted' });
-      break;
+  const slots: (JobBatchResult | undefined)[] = new Array(batches.length);
+  let next = 0;
+  let stopped = false;
+  const work = async (): Promise<void> => {
+    while (!stopped && next < batches.length) {
+      const index = next++;
+      const message = batchMessageFor(run, batches[index]!, deps.clock(), attempt);
+      const result = await jobBatch(message, signal, deps);
+      slots[index] = result;
+      if (result.result !== 'succeeded' && result.result !== 'skipped') stopped = true;
     }
-    const result = await attemptBatch(message, signal, deps);
-    if (result.kind === 'done') {
-      results.push({ batchId: message.batchId, result: result.outcome });
-      continue;
-    }
-    if (result.kind === 'interrupted') {
-      results.push({ batchId: message.batchId, result: 'interrupted' });
-      break;
-    }
-    // The Job decides whether the index is tried again; the run's failed list shows why it failed.
-    const error = `${result.failure.reason}: ${result.failure.message}`;
-    const logger = deps.logger.child(batchLogFields(message));
-    await recordFailedForGood(deps, logger, message, error, attempt, 'failed');
-    logger.error({ reason: result.failure.reason, err: result.failure.message }, 'batch failed');
-    results.push({ batchId: message.batchId, result: 'failed', error });
-    break;
-  }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, batches.length)) }, work));
+  const results = slots.filter((result): result is JobBatchResult => result !== undefined);
   const complete =
     results.length === batches.length &&
     results.every((entry) => entry.result === 'succeeded' || entry.result === 'skipped');
   return { complete, results };
+}
+
+/** One batch, once: its outcome, a failure recorded for good (the Job decides on a retry). */
+async function jobBatch(
+  message: BatchMessage,
+  signal: AbortSignal,
+  deps: AttemptDeps,
+): Promise<JobBatchResult> {
+  if (signal.aborted) return { batchId: message.batchId, result: 'interrupted' };
+  const result = await attemptBatch(message, signal, deps);
+  if (result.kind === 'done') return { batchId: message.batchId, result: result.outcome };
+  if (result.kind === 'interrupted') return { batchId: message.batchId, result: 'interrupted' };
+  // The Job decides whether the index is tried again; the run's failed list shows why it failed.
+  const error = `${result.failure.reason}: ${result.failure.message}`;
+  const logger = deps.logger.child(batchLogFields(message));
+  await recordFailedForGood(deps, logger, message, error, message.attempt, 'failed');
+  logger.error({ reason: result.failure.reason, err: result.failure.message }, 'batch failed');
+  return { batchId: message.batchId, result: 'failed', error };
 }

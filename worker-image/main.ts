@@ -152,7 +152,14 @@ async function main(): Promise<number> {
       // Give the batch in flight the grace period, then interrupt it (the index exits non-zero).
       setTimeout(() => abort.abort(new Error('worker shutting down')), config.shutdownGraceMs).unref();
     });
-    const outcome = await runJobBatches(run, batches, config.jobAttempt, abort.signal, attemptDeps);
+    const outcome = await runJobBatches(
+      run,
+      batches,
+      config.jobAttempt,
+      abort.signal,
+      attemptDeps,
+      config.concurrency,
+    );
     logger.info({ complete: outcome.complete, results: outcome.results }, 'job finished');
     await closeAll();
     return outcome.complete ? 0 : EXIT_INCOMPLETE;

@@ -128,3 +128,63 @@ test('a signal aborted before a batch starts: the batch is not started', async (
   });
   assert.deepEqual(world.runner.runs, []);
 });
+
+test('a pod working a whole run works `concurrency` batches at a time, results in batch order', async () => {
+  const world = fakeWorld();
+  let inFlight = 0;
+  let mostInFlight = 0;
+  const finish = new Map<number, () => void>();
+  world.runner.behaviour = async ({ message }) => {
+    inFlight++;
+    mostInFlight = Math.max(mostInFlight, inFlight);
+    await new Promise<void>((resolve) => finish.set(message.minBlock, resolve));
+    inFlight--;
+    return { skipped: false, rowsByDataset: { blocks: 100 } };
+  };
+  const outcome = runJobBatches(RUN, BATCHES, 1, new AbortController().signal, world.attemptDeps, 2);
+  await waitFor(() => finish.size === 2);
+  assert.deepEqual([...finish.keys()], [100, 200], 'the first two start together');
+  finish.get(200)!(); // the second finishes first: the third starts beside the first
+  await waitFor(() => finish.size === 3);
+  finish.get(100)!();
+  finish.get(300)!();
+
+  assert.deepEqual(await outcome, {
+    complete: true,
+    results: BATCHES.map((batch) => ({ batchId: `local/ingest/${batch.minBlock}`, result: 'succeeded' })),
+  });
+  assert.equal(mostInFlight, 2);
+});
+
+test('with batches side by side, a failure starts no other, and the one under way finishes', async () => {
+  const world = fakeWorld();
+  let releaseFirst: (() => void) | undefined;
+  world.runner.behaviour = async ({ message }) => {
+    if (message.minBlock === 200) throw new BatchFailure('clickhouse', 'clickhouse: ECONNREFUSED');
+    await new Promise<void>((resolve) => (releaseFirst = resolve));
+    return { skipped: false, rowsByDataset: { blocks: 100 } };
+  };
+  const outcome = runJobBatches(RUN, BATCHES, 1, new AbortController().signal, world.attemptDeps, 2);
+  await waitFor(() => world.progress.reported().length === 1);
+  releaseFirst!();
+
+  assert.deepEqual(await outcome, {
+    complete: false,
+    results: [
+      { batchId: 'local/ingest/100', result: 'succeeded' },
+      { batchId: 'local/ingest/200', result: 'failed', error: 'clickhouse: clickhouse: ECONNREFUSED' },
+    ],
+  });
+  assert.deepEqual(
+    world.runner.runs.map((message) => message.batchId),
+    ['local/ingest/100', 'local/ingest/200'],
+    'the third batch is never started',
+  );
+});
+
+/** Yields to the event loop until `condition` holds (a fake world settles in a few turns). */
+async function waitFor(condition: () => boolean): Promise<void> {
+  for (let turn = 0; turn < 1_000 && !condition(); turn++)
+    await new Promise((resolve) => setImmediate(resolve));
+  assert.ok(condition(), 'the condition never held');
+}

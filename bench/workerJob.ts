@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunRequest } from '../contract/batchMessage.ts';
+import { WORKER_NODE_FLAGS } from '../devtools/local-pod-runner/imageMap.ts';
 import { modelRegistry } from '../models/registry.ts';
 import { type ProcessCost, runMeasured } from './measuredProcess.ts';
 
@@ -19,9 +20,15 @@ const WORKER_PROCESS_ENV = {
   MALLOC_ARENA_MAX: '2',
 };
 
+/**
+ * Batches the worker works side by side (WORKER_CONCURRENCY), as a queue worker may: so the
+ * node has requests to answer while one batch writes its files, as cryo keeps 4 chunks going.
+ */
+const WORKER_CONCURRENCY = 2;
+
 /** Starts a worker once without configuration (it loads its modules and exits 2), filling the cache. */
 export async function warmWorkerStart(): Promise<void> {
-  const cost = await runMeasured(NODE, [join(REPO, 'worker-image/main.ts')], {
+  const cost = await runMeasured(NODE, [...WORKER_NODE_FLAGS, join(REPO, 'worker-image/main.ts')], {
     cwd: REPO,
     timeoutMs: 60_000,
     env: {
@@ -89,7 +96,7 @@ export async function runWorkerJob(job: WorkerJob): Promise<WorkerJobResult> {
     maxRetriesPerBatch: 0,
   };
   const batchCount = Math.ceil((job.range.maxBlock - job.range.minBlock) / job.batchSize);
-  const cost = await runMeasured(NODE, [join(REPO, 'worker-image/main.ts')], {
+  const cost = await runMeasured(NODE, [...WORKER_NODE_FLAGS, join(REPO, 'worker-image/main.ts')], {
     cwd: REPO,
     timeoutMs: job.timeoutMs,
     env: {
@@ -97,6 +104,7 @@ export async function runWorkerJob(job: WorkerJob): Promise<WorkerJobResult> {
       HOME: process.env.HOME,
       ...WORKER_PROCESS_ENV,
       WORKER_MODE: 'job',
+      WORKER_CONCURRENCY: String(WORKER_CONCURRENCY),
       WORKER_RUN: JSON.stringify(run),
       WORKER_CHAINS_FILE: await chainsFileFor(job.workDir, job.batchSize),
       WORKER_SINK: 'none',

@@ -131,26 +131,32 @@ class SubRangeDecoder {
         throw error;
       }
     }
-    try {
-      await this.#insert(answers, NO_WIDE_AMOUNTS);
-    } catch (error) {
-      const tagged = IngestSqlError.from(error);
-      if (tagged?.tag === 'wide') {
-        // Rare (2^127 wei and more): those few amounts are converted here, exactly.
-        const rows = await this.#session.query(wideAmountsSql());
-        const wide = new Map(rows.map(({ amount }) => [String(amount), BigInt(String(amount)).toString()]));
+    let wide = NO_WIDE_AMOUNTS;
+    for (;;) {
+      try {
         await this.#insert(answers, wide);
         return undefined;
+      } catch (error) {
+        const tagged = IngestSqlError.from(error);
+        if (tagged?.tag === 'wide' && wide === NO_WIDE_AMOUNTS) {
+          // Rare (2^127 wei and more): those few amounts are converted here, exactly, and the
+          // inserts run again, where any other problem of the sub-range is met as below.
+          const rows = await this.#session.query(wideAmountsSql());
+          wide = new Map(rows.map(({ amount }) => [String(amount), BigInt(String(amount)).toString()]));
+          continue;
+        }
+        if (tagged?.tag === 'mismatch') {
+          throw new RpcError('invalid-response', tagged.method, tagged.detail, { retryable: true });
+        }
+        if (tagged?.tag === 'invalid') {
+          return {
+            kind: tagged.method === METHOD_OF.receipts ? 'receipts' : 'blocks',
+            reason: tagged.detail,
+          };
+        }
+        throw error;
       }
-      if (tagged?.tag === 'mismatch') {
-        throw new RpcError('invalid-response', tagged.method, tagged.detail, { retryable: true });
-      }
-      if (tagged?.tag === 'invalid') {
-        return { kind: tagged.method === METHOD_OF.receipts ? 'receipts' : 'blocks', reason: tagged.detail };
-      }
-      throw error;
     }
-    return undefined;
   }
 
   /** The three inserts, all or none; a bad row's problem is named (diagnosed) after the rollback. */

@@ -192,12 +192,19 @@ describe('the SQL path of ingest', () => {
 type Corruption = (call: { method: string; params: unknown[] }, result: unknown) => unknown;
 
 /** Rewrites the answer for block 110 (or its receipts) with `change`. */
-function at110(method: string, change: (result: Record<string, unknown>) => unknown): Corruption {
+function atBlock(
+  block: number,
+  method: string,
+  change: (result: Record<string, unknown>) => unknown,
+): Corruption {
   return (call, result) =>
-    call.method === method && Number(call.params[0]) === 110
+    call.method === method && Number(call.params[0]) === block
       ? change(result as Record<string, unknown>)
       : result;
 }
+
+const at110 = (method: string, change: (result: Record<string, unknown>) => unknown): Corruption =>
+  atBlock(110, method, change);
 
 function firstReceipt(change: (receipt: Record<string, unknown>) => Record<string, unknown>) {
   return (receipts: Record<string, unknown>) => {
@@ -226,6 +233,16 @@ describe('bad answers on the SQL path', () => {
       })),
       retryable: false,
       message: /block\.transactions\[0\]\.gas must be a hex quantity/,
+    },
+    {
+      // The wide amounts are converted first; the inserts that run again then meet the bad field.
+      name: 'a bad field in the block of wide amounts',
+      corrupt: atBlock(WIDE_VALUES_BLOCK, 'eth_getBlockByNumber', (block) => ({
+        ...block,
+        transactions: transactionsOf(block).map((tx) => ({ ...tx, nonce: 'seven' })),
+      })),
+      retryable: false,
+      message: /block\.transactions\[0\]\.nonce must be a hex quantity/,
     },
     {
       name: 'a block hash that is not hex',

@@ -1,4 +1,4 @@
-// The SQL path of ingest for one batch: sub-range by sub-range, the answers of the next one are
+// The SQL path of ingest for one batch: sub-range by sub-range, the answers of the next two are
 // fetched (HTTP, files) while DuckDB decodes this one (its own thread) into the batch's staged
 // tables (ingestSql.ts). Past `flushBytes` of answers, the staged transactions and logs go to a
 // parquet part in the scratch folder, so memory is bounded by a few sub-ranges, not a batch:
@@ -70,6 +70,13 @@ export interface IngestPipelineResult {
 }
 
 export const DEFAULT_FLUSH_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Sub-ranges fetched ahead of the one being decoded. One was not enough to keep the node busy:
+ * a decode that outlasts the next fetch left it idle. Answers wait as files, and the client
+ * caps the requests in flight, so memory does not grow with this.
+ */
+const FETCH_AHEAD = 2;
 
 const METHOD_OF: Record<AnswerKind, string> = {
   blocks: 'eth_getBlockByNumber',
@@ -197,27 +204,33 @@ export async function runIngestPipeline(options: IngestPipelineOptions): Promise
     }
     await session.run(createStagedTablesSql(['transactions', 'logs']));
   };
-  // Fetching runs ahead of decoding by one sub-range; a failure stops both.
+  // Fetching runs FETCH_AHEAD sub-ranges ahead of decoding; a failure stops both.
   const fetching = new AbortController();
   const fetchSignal = AbortSignal.any([signal, fetching.signal]);
-  const fetchFrom = (fromBlock: number): Promise<SubRangeAnswers> | undefined => {
-    const range = sizes.next(batch, fromBlock);
-    if (!range) return undefined;
-    const pending = fetchSubRange(rpc, range, answersDir, fetchSignal).then((answers) => {
-      sizes.observe(range, answers.bytes);
-      return answers;
-    });
-    pending.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
-    return pending;
+  const ahead: Promise<SubRangeAnswers>[] = [];
+  let fetchedTo = batch.minBlock;
+  const fetchAhead = (): void => {
+    while (ahead.length < FETCH_AHEAD) {
+      const range = sizes.next(batch, fetchedTo);
+      if (!range) return;
+      fetchedTo = range.toBlock;
+      const pending = fetchSubRange(rpc, range, answersDir, fetchSignal).then((answers) => {
+        sizes.observe(range, answers.bytes);
+        return answers;
+      });
+      pending.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+      ahead.push(pending);
+    }
   };
-  let next = fetchFrom(batch.minBlock);
+  fetchAhead();
   let subRanges = 0;
   let stagedBytes = 0;
   try {
-    while (next) {
-      const answers = await next;
+    while (ahead.length > 0) {
+      const answers = await ahead[0]!;
+      ahead.shift();
       subRanges++;
-      next = fetchFrom(answers.range.toBlock);
+      fetchAhead();
       await decoder.decode(answers);
       await Promise.all(
         [...answers.files.blocks, ...answers.files.receipts].map((file) => rm(file, { force: true })),
@@ -231,7 +244,7 @@ export async function runIngestPipeline(options: IngestPipelineOptions): Promise
     if (parts.logs.length > 0 && stagedBytes > 0) await flush();
   } catch (error) {
     fetching.abort(error);
-    await next?.catch(() => undefined);
+    await Promise.allSettled(ahead);
     throw error;
   } finally {
     await session.run(`DROP TABLE IF EXISTS ${RAW_BLOCKS_TABLE}; DROP TABLE IF EXISTS ${RAW_RECEIPTS_TABLE}`);

@@ -17,12 +17,8 @@ import {
 } from '../../adapters/kube/apiErrors.ts';
 import { withTimeout } from '../../adapters/kube/requestOptions.ts';
 import { sleepOn, systemClock, type Clock } from './clock.ts';
-import {
-  decideLeaseAction,
-  hasMissedRenewDeadline,
-  observeLease,
-  type LeaseObservation,
-} from './leaseDecision.ts';
+import { decideLeaseAction, observeLease, type LeaseObservation } from './leaseDecision.ts';
+import { watchRenewDeadline } from './renewDeadline.ts';
 
 export interface LeaderElectionTimings {
   /** How long others wait after the Lease last changed before taking it (default 15 s). */
@@ -254,12 +250,13 @@ export class LeaderElector {
   }
 
   #armRenewDeadline(): void {
-    const { renewDeadlineMs } = this.#options;
     this.#cancelDeadline?.();
-    this.#cancelDeadline = this.#clock.setTimer(() => {
-      if (hasMissedRenewDeadline(this.#lastRenewedAtMs, this.#clock.now(), renewDeadlineMs))
-        this.#stepDown('the lease was not renewed within the renew deadline');
-    }, renewDeadlineMs);
+    this.#cancelDeadline = watchRenewDeadline(
+      this.#clock,
+      () => this.#lastRenewedAtMs,
+      this.#options.renewDeadlineMs,
+      () => this.#stepDown('the lease was not renewed within the renew deadline'),
+    );
   }
 
   #stepDown(why: string): void {

@@ -14,7 +14,7 @@
 //   counts): a retryable RpcError, as in the JS path;
 // - a wei amount of 2^127 or more: that sub-range is decoded again with those amounts
 //   converted in JS.
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EthereumRpc } from '../../adapters/ethereum/ethereumRpc.ts';
 import { RpcError } from '../../adapters/ethereum/rpcErrors.ts';
@@ -83,11 +83,6 @@ const METHOD_OF: Record<AnswerKind, string> = {
   receipts: 'eth_getBlockReceipts',
 };
 
-async function largestFile(files: readonly string[]): Promise<number> {
-  const sizes = await Promise.all(files.map(async (file) => (await stat(file)).size));
-  return Math.max(0, ...sizes);
-}
-
 /** Why a sub-range's answers of one kind must be asked again through the JS client. */
 interface Doubt {
   kind: AnswerKind;
@@ -126,10 +121,11 @@ class SubRangeDecoder {
 
   async #tryDecode(answers: SubRangeAnswers): Promise<Doubt | undefined> {
     for (const kind of ['blocks', 'receipts'] as const) {
+      const written = answers.written[kind];
       const files = {
         files: answers.files[kind],
-        largestBytes: await largestFile(answers.files[kind]),
-        allArrays: answers.arrays[kind],
+        largestBytes: Math.max(0, ...written.map((answer) => answer.bytes)),
+        allArrays: written.every((answer) => answer.array),
       };
       try {
         await this.#session.run(kind === 'blocks' ? loadRawBlocksSql(files) : loadRawReceiptsSql(files));

@@ -15,19 +15,19 @@ export interface SubRangeAnswers {
   /** The blocks of each request, in order; the i-th file of each kind answers the i-th. */
   requests: number[][];
   files: Record<AnswerKind, string[]>;
-  /**
-   * Per kind, whether every file holds a JSON array: a batch's answer, or validated answers.
-   * A single call goes as an object and is answered by one; DuckDB reads arrays faster when
-   * told that is all there is.
-   */
-  arrays: Record<AnswerKind, boolean>;
-  /** Bytes of JSON written, both kinds. */
+  /** What each file holds, as written: the i-th of each kind describes the i-th file. */
+  written: Record<AnswerKind, WrittenAnswer[]>;
+  /** Bytes of JSON written, both kinds, as fetched. */
   bytes: number;
 }
 
-/** One request's answer file: its size, and whether it holds an array (see `arrays`). */
-interface WrittenAnswer {
+/** One request's answer file as written. */
+export interface WrittenAnswer {
   bytes: number;
+  /**
+   * Whether it holds a JSON array: a batch's answer, or validated answers. A single call goes as
+   * an object and is answered by one; DuckDB reads arrays faster when told that is all there is.
+   */
   array: boolean;
 }
 
@@ -116,16 +116,12 @@ export async function fetchSubRange(
       Promise.all(requests.map((blocks, i) => fetchChunk(rpc, kind, blocks, files[kind][i]!, signal))),
     ),
   );
-  const written = [...blocksWritten!, ...receiptsWritten!];
   return {
     range,
     requests,
     files,
-    arrays: {
-      blocks: blocksWritten!.every((answer) => answer.array),
-      receipts: receiptsWritten!.every((answer) => answer.array),
-    },
-    bytes: written.reduce((sum, answer) => sum + answer.bytes, 0),
+    written: { blocks: blocksWritten!, receipts: receiptsWritten! },
+    bytes: [...blocksWritten!, ...receiptsWritten!].reduce((sum, answer) => sum + answer.bytes, 0),
   };
 }
 
@@ -136,10 +132,9 @@ export async function refetchValidated(
   kind: AnswerKind,
   signal: AbortSignal,
 ): Promise<void> {
-  await Promise.all(
+  answers.written[kind] = await Promise.all(
     answers.files[kind].map((file, i) =>
       writeValidatedAnswers(rpc, kind, answers.requests[i]!, file, signal),
     ),
   );
-  answers.arrays[kind] = true;
 }

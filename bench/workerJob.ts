@@ -10,6 +10,8 @@ import { type ProcessCost, runMeasured } from './measuredProcess.ts';
 
 const REPO = join(import.meta.dirname, '..');
 const NODE = process.execPath;
+/** Node's arguments for the worker: the image's flags, then its entry. */
+const WORKER_ARGS = [...WORKER_NODE_FLAGS, join(REPO, 'worker-image/main.ts')];
 /**
  * As in the worker image (worker-image/Dockerfile): Node's compile cache, filled once by
  * `warmWorkerStart`, so a worker process does not strip and compile the sources again at
@@ -28,7 +30,7 @@ const WORKER_CONCURRENCY = 2;
 
 /** Starts a worker once without configuration (it loads its modules and exits 2), filling the cache. */
 export async function warmWorkerStart(): Promise<void> {
-  const cost = await runMeasured(NODE, [...WORKER_NODE_FLAGS, join(REPO, 'worker-image/main.ts')], {
+  const cost = await runMeasured(NODE, WORKER_ARGS, {
     cwd: REPO,
     timeoutMs: 60_000,
     env: {
@@ -96,7 +98,7 @@ export async function runWorkerJob(job: WorkerJob): Promise<WorkerJobResult> {
     maxRetriesPerBatch: 0,
   };
   const batchCount = Math.ceil((job.range.maxBlock - job.range.minBlock) / job.batchSize);
-  const cost = await runMeasured(NODE, [...WORKER_NODE_FLAGS, join(REPO, 'worker-image/main.ts')], {
+  const cost = await runMeasured(NODE, WORKER_ARGS, {
     cwd: REPO,
     timeoutMs: job.timeoutMs,
     env: {
